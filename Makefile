@@ -1,0 +1,123 @@
+# smtpsend -- hand-written GNU Makefile; no configure step needed.
+#
+# Knobs (command line, config.mak, or config.mak.autogen from ./configure):
+#   CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR, PKG_CONFIG
+#   DEVELOPER=1   strict warnings, warnings are errors
+#   SANITIZE=1    AddressSanitizer + UndefinedBehaviorSanitizer
+#   VALGRIND=1    run the test suite's smtpsend under valgrind (make check)
+
+VERSION    = 0.1.0
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+BATS      ?= bats
+
+-include config.mak.autogen
+-include config.mak
+
+DEPS := gnutls libgsasl libidn2
+DEPS_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(DEPS))
+DEPS_LIBS   ?= $(shell $(PKG_CONFIG) --libs $(DEPS))
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSMTPSEND_VERSION='"$(VERSION)"' \
+	     $(DEPS_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS)
+
+ifeq ($(DEVELOPER),1)
+ALL_CFLAGS += -Werror -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
+	      -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings \
+	      -Wcast-qual -Wno-format-nonliteral
+endif
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=undefined
+ALL_LDFLAGS += -fsanitize=address,undefined
+endif
+
+SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
+       src/encode.c src/addr.c src/spool.c src/conn.c src/tls.c src/net.c \
+       src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c
+OBJS = $(SRCS:.c=.o)
+
+UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr
+UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
+	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o
+
+.PHONY: all check check-unit check-bats check-interop check-layers \
+	check-banned demo bench install uninstall install-sendmail clean \
+	configure lint-man
+
+all: smtpsend
+
+smtpsend: $(OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJS) $(ALL_LDFLAGS) $(DEPS_LIBS)
+
+# Rebuild everything when the compiler flags change (git's GIT-CFLAGS trick).
+FLAGS: FORCE
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > FLAGS.new
+	@if cmp -s FLAGS FLAGS.new; then rm FLAGS.new; else mv FLAGS.new FLAGS; fi
+FORCE:
+
+src/%.o: src/%.c FLAGS
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/%.o: tests/unit/%.c FLAGS
+	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+
+tests/unit/test-%: tests/unit/test-%.o $(UNIT_LIBOBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DEPS_LIBS)
+
+check: all check-layers check-banned check-unit check-bats
+
+check-unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
+
+check-bats: all
+	SMTPSEND=$(CURDIR)/smtpsend VALGRIND=$(VALGRIND) $(BATS) tests/
+
+check-interop: all
+	SMTPSEND=$(CURDIR)/smtpsend $(BATS) tests/interop/
+
+# Each third-party header belongs to exactly one module (style rules).
+check-layers:
+	@bad=0; \
+	for pair in 'gnutls/:src/tls.c' 'gsasl.h:src/sasl.c' \
+		    'idn2.h:src/addr.c' 'sysexits.h:src/err.c'; do \
+		hdr=$${pair%%:*}; own=$${pair#*:}; \
+		for f in $$(grep -l "#include <$$hdr" src/*.c src/*.h); do \
+			[ "$$f" = "$$own" ] || { echo "$$f includes $$hdr (only $$own may)"; bad=1; }; \
+		done; \
+	done; exit $$bad
+
+check-banned:
+	@if grep -nE '\<(gets|sprintf|vsprintf|strcpy|strcat|strncpy|strtok|atoi|atol|select)[[:space:]]*\(' src/*.c src/*.h; then \
+		echo 'banned function used (see README: style)'; exit 1; fi
+
+lint-man:
+	mandoc -Tlint -Wwarning man/smtpsend.1
+
+demo: all
+	@sh tests/helpers/demo.sh
+
+bench: all
+	@bash bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 smtpsend $(DESTDIR)$(BINDIR)/smtpsend
+	install -m 644 man/smtpsend.1 $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+
+configure: configure.ac
+	autoconf -o $@ $<
+
+clean:
+	rm -f smtpsend $(OBJS) $(OBJS:.o=.d) FLAGS FLAGS.new \
+	      $(UNIT_TESTS) tests/unit/*.o tests/unit/*.d
+
+-include $(OBJS:.o=.d)

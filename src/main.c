@@ -1,0 +1,221 @@
+/*
+ * smtpsend: turn command-line flags and standard input into a mail
+ * message and deliver it over SMTP.  main() does process hygiene, runs
+ * the steps in order and is the one place that chooses the exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "deadline.h"
+#include "err.h"
+#include "log.h"
+#include "msg.h"
+#include "net.h"
+#include "sasl.h"
+#include "session.h"
+#include "spool.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+/*
+ * The watchdog: if some library call ever blocks past the deadline, the
+ * alarm still ends the run one second after --timeout.  Only
+ * async-signal-safe calls here.
+ */
+static void
+watchdog(int sig)
+{
+	static const char msg[] =
+	    "smtpsend: timed out (--timeout reached; watchdog)\n";
+	ssize_t r;
+
+	(void)sig;
+	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)r;
+	_exit(err_exit_code(E_TEMPFAIL));
+}
+
+/* Descriptors 0-2 must exist, so nothing we open can become one. */
+static void
+hygiene(void)
+{
+	struct sigaction sa;
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watchdog;
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+static void
+print_version(void)
+{
+	printf("smtpsend %s\n", SMTPSEND_VERSION);
+	printf("GnuTLS %s, libgsasl %s, libidn2 %s\n", tls_version_string(),
+	    sasl_version_string(), addr_idn_version());
+}
+
+/* Without -f: the login name at this machine's name. */
+static int
+default_from(struct options *o, const char *self_name, struct err *e)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *user = pw ? pw->pw_name : getenv("USER");
+	char *spec;
+	int rc;
+
+	spec = xasprintf("%s@%s", user ? user : "root",
+	    self_name ? self_name : "localhost");
+	rc = addr_parse(spec, "default sender (use --from)", 0, &o->from, e);
+	free(spec);
+	o->have_from = rc == 0;
+	return rc;
+}
+
+static int
+capture_body(const struct options *o, struct spool *sp, struct deadline *dl,
+    struct err *e)
+{
+	struct stat st;
+	int fd = STDIN_FILENO, rc;
+
+	deadline_phase(dl, "reading input", dl->end_ms - now_ms());
+	if (o->body_file != NULL) {
+		fd = open(o->body_file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return err_set(e, E_NOINPUT, "--body-file %s: %s",
+			    o->body_file, strerror(errno));
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			close(fd);
+			return err_set(e, E_NOINPUT, "--body-file %s: is a "
+			    "directory", o->body_file);
+		}
+	}
+	rc = spool_capture(sp, fd, o->body_file ? o->body_file :
+	    "standard input", dl, e);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
+static int
+print_message(const struct msg_spec *spec, struct spool *body,
+    struct err *e)
+{
+	struct msg m;
+	const char *p;
+	size_t n;
+
+	if (msg_open(&m, spec, body, msg_choose_encoding(body, 1), e) < 0)
+		return -1;
+	for (;;) {
+		if (msg_read(&m, &p, &n, e) < 0)
+			break;
+		if (n == 0) {
+			msg_close(&m);
+			if (fflush(stdout) != 0)
+				return err_set(e, E_IOERR, "standard output: "
+				    "%s", strerror(errno));
+			return 0;
+		}
+		if (fwrite(p, 1, n, stdout) != n) {
+			err_set(e, E_IOERR, "standard output: %s",
+			    strerror(errno));
+			break;
+		}
+	}
+	msg_close(&m);
+	return -1;
+}
+
+static int
+run(struct options *o, struct err *e)
+{
+	struct deadline dl;
+	struct spool body;
+	struct msg_spec spec;
+	char *self_name = NULL;
+	const struct mailbox *sender;
+	int rc = -1;
+
+	deadline_init(&dl, (int64_t)o->timeout_s * 1000);
+	alarm((unsigned)o->timeout_s + 1);
+	memset(&body, 0, sizeof(body));
+	body.fd = -1;
+	if (o->insecure)
+		fputs("smtpsend: WARNING: --insecure: server certificates "
+		    "will not be verified\n", stderr);
+	if (capture_body(o, &body, &dl, e) < 0)
+		goto out;
+	if (o->helo == NULL || !o->have_from) {
+		deadline_phase(&dl, "looking up this host's name", 5000);
+		self_name = net_self_name(&dl);
+	}
+	if (!o->have_from && default_from(o, self_name, e) < 0)
+		goto out;
+	sender = o->have_envelope_from ? &o->envelope_from : &o->from;
+	memset(&spec, 0, sizeof(spec));
+	spec.from = &o->from;
+	spec.to = o->to;
+	spec.nto = o->nto;
+	spec.cc = o->cc;
+	spec.ncc = o->ncc;
+	spec.subject = o->subject;
+	spec.id_domain = o->from.domain_ascii;
+	if (o->print)
+		rc = print_message(&spec, &body, e);
+	else
+		rc = session_run(o, &spec, sender, &body, self_name, &dl, e);
+out:
+	spool_release(&body);
+	free(self_name);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct err e;
+	int rc;
+
+	hygiene();
+	err_init(&e);
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		log_error("refusing to run set-user-ID or set-group-ID");
+		return err_exit_code(E_SOFTWARE);
+	}
+	rc = cli_parse(argc, argv, &o, &e);
+	if (rc == CLI_EXIT_OK || rc == CLI_VERSION) {
+		if (rc == CLI_VERSION)
+			print_version();
+		options_release(&o);
+		return 0;
+	}
+	if (rc == CLI_RUN) {
+		log_set_level(o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE :
+		    LOG_NORMAL);
+		rc = run(&o, &e);
+	}
+	options_release(&o);
+	if (rc < 0 || e.kind != E_OK) {
+		log_error("%s", e.msg[0] ? e.msg : "failed");
+		return err_exit_code(e.kind == E_OK ? E_SOFTWARE : e.kind);
+	}
+	return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * smtp: SMTP primitives over a conn (RFC 5321).  Commands are queued and
+ * leave when the caller flushes (so a pipelined group is one write);
+ * replies are read whole, bounded and validated; the EHLO reply becomes a
+ * capability set; message data goes through a byte-level writer that
+ * produces CRLF line ends and exact dot-stuffing whatever it is given.
+ * This module never decides policy: it reports codes and the session
+ * decides.
+ */
+#ifndef SMTPSEND_SMTP_H
+#define SMTPSEND_SMTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct conn;
+struct err;
+
+#define SMTP_LINE_MAX		2048	/* one reply line, with CRLF */
+#define SMTP_REPLY_MAX_LINES	100
+#define SMTP_REPLY_MAX_TEXT	65536
+#define SMTP_TEXT_LINE_MAX	998	/* RFC 5321 section 4.5.3.1.6 */
+
+enum smtp_cap_flags {
+	CAP_STARTTLS = 1 << 0,
+	CAP_PIPELINING = 1 << 1,
+	CAP_8BITMIME = 1 << 2,
+	CAP_SMTPUTF8 = 1 << 3,
+	CAP_SIZE = 1 << 4,
+	CAP_AUTH = 1 << 5,
+	CAP_ENHANCEDSTATUSCODES = 1 << 6,
+	CAP_DSN = 1 << 7,
+	CAP_CHUNKING = 1 << 8,
+	CAP_BINARYMIME = 1 << 9,
+	CAP_REQUIRETLS = 1 << 10,
+};
+
+struct smtp_caps {
+	unsigned flags;
+	unsigned long long size_max;	/* SIZE parameter; 0 = no limit */
+	char auth[512];			/* mechanisms, space separated */
+};
+
+struct smtp_reply {
+	int code;		/* 200..599 */
+	char status[16];	/* enhanced status code ("5.1.1") or "" */
+	size_t nlines;
+	struct buf text;	/* lines without codes, joined by '\n' */
+};
+
+struct smtp {
+	struct conn *conn;
+	struct smtp_caps caps;
+};
+
+/* Queue a command line (CRLF added); it is sent by smtp_flush(). */
+int smtp_cmd(struct smtp *s, struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int smtp_flush(struct smtp *s, struct err *e);
+void smtp_reply_init(struct smtp_reply *r);
+void smtp_reply_release(struct smtp_reply *r);
+/*
+ * Read one complete reply.  Errors: E_PROTOCOL (malformed, over-long,
+ * too many lines, codes that disagree), E_TEMPFAIL (closed, timeout).
+ */
+int smtp_read_reply(struct smtp *s, struct smtp_reply *r, struct err *e);
+/*
+ * Parse one reply line: returns the code and sets *last (this is the
+ * final line) and *text; -1 when the line is not a valid reply line.
+ */
+int smtp_parse_line(const char *line, size_t len, int *last,
+    const char **text);
+/* Fill caps from an EHLO reply (previous capabilities are forgotten). */
+void smtp_parse_ehlo(struct smtp_caps *caps, const struct smtp_reply *r);
+/* "550 5.1.1 no such user" -- one printable line, for messages. */
+const char *smtp_reply_summary(const struct smtp_reply *r, char *buf,
+    size_t size);
+
+/* Message data writer (after the 354 reply). */
+struct smtp_data {
+	int at_bol;		/* at the start of a line */
+	int pending_cr;		/* a CR waiting to see if LF follows */
+	size_t col;		/* octets on the current line */
+};
+
+void smtp_data_init(struct smtp_data *d);
+/*
+ * Send message bytes: any of CRLF, LF or a lone CR ends a line and leaves
+ * as CRLF; a '.' starting a line is doubled (RFC 5321 section 4.5.2).
+ * A line over 998 octets is refused with E_DATA.
+ */
+int smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
+    size_t n, struct err *e);
+/* Finish the last line, send "." and flush. */
+int smtp_data_end(struct smtp *s, struct smtp_data *d, struct err *e);
+
+#endif
