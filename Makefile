@@ -100,7 +100,7 @@ lint-man:
 	mandoc -Tlint -Wwarning man/smtpsend.1
 
 demo: all
-	@sh tests/helpers/demo.sh
+	@sh tests/demo.sh
 
 bench: all
 	@bash bench/run.sh

@@ -148,7 +148,7 @@ hdr_encoded(struct hdr *h, const char *str, size_t n, int phrase)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	char word[EW_MAX + 1];
-	size_t i, qlen = 0, start, cost, chunk, cl, k;
+	size_t i, qlen = 0, start, cost, chunk, cl, k, limit;
 	int use_q;
 
 	for (i = 0; i < n; i++)
@@ -156,7 +156,15 @@ hdr_encoded(struct hdr *h, const char *str, size_t n, int phrase)
 	use_q = qlen <= (n + 2) / 3 * 4;
 	start = 0;
 	while (start < n) {
-		/* Take whole characters while the word stays within 75. */
+		/*
+		 * Fill what is left of the current line when that is worth
+		 * it, otherwise a whole continuation line; never over 75.
+		 */
+		limit = h->col + 1 < HDR_FOLD_COL ? HDR_FOLD_COL - h->col - 1 :
+		    0;
+		if (limit < EW_OVERHEAD + 12 || limit > EW_MAX)
+			limit = EW_MAX;
+		/* Take whole characters while the word stays within limit. */
 		cost = 0;
 		chunk = 0;
 		while (start + chunk < n) {
@@ -170,7 +178,7 @@ hdr_encoded(struct hdr *h, const char *str, size_t n, int phrase)
 			} else {
 				i = (chunk + cl + 2) / 3 * 4 - cost;
 			}
-			if (EW_OVERHEAD + cost + i > EW_MAX)
+			if (EW_OVERHEAD + cost + i > limit)
 				break;
 			cost += i;
 			chunk += cl;

@@ -1,0 +1,175 @@
+/* Unit checks for encode.c: folding, RFC 2047, quoted-printable. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "encode.h"
+#include "check.h"
+
+/* Every physical line of a header block is at most max columns. */
+static int
+lines_within(const char *s, size_t max)
+{
+	size_t col = 0;
+
+	for (; *s; s++) {
+		if (*s == '\n')
+			col = 0;
+		else if (++col > max)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+encoded_words_within(const char *s)
+{
+	const char *p = s, *end;
+
+	while ((p = strstr(p, "=?")) != NULL) {
+		end = strstr(p + 2, "?=");
+		/* skip the charset/encoding markers */
+		end = strstr(p + 10, "?=");
+		if (end == NULL || end + 2 - p > 75)
+			return 0;
+		p = end + 2;
+	}
+	return 1;
+}
+
+static char *
+subject(const char *text)
+{
+	struct buf b;
+	struct hdr h;
+
+	buf_init(&b, 1 << 20);
+	hdr_start(&h, &b, "Subject");
+	hdr_text(&h, text);
+	CHECK(hdr_end(&h) == 0);
+	return buf_detach(&b);
+}
+
+static char *
+phrase(const char *text)
+{
+	struct buf b;
+	struct hdr h;
+
+	buf_init(&b, 1 << 20);
+	hdr_start(&h, &b, "From");
+	hdr_phrase(&h, text);
+	CHECK(hdr_end(&h) == 0);
+	return buf_detach(&b);
+}
+
+static char *
+qp(const char *in, size_t n, size_t step)
+{
+	struct buf b;
+	struct qp q;
+	size_t i, k;
+
+	buf_init(&b, 1 << 20);
+	qp_init(&q);
+	for (i = 0; i < n; i += k) {
+		k = step && step < n - i ? step : n - i;
+		CHECK(qp_encode(&q, in + i, k, &b) == 0);
+	}
+	CHECK(qp_finish(&q, &b) == 0);
+	return buf_detach(&b);
+}
+
+static void
+test_subjects(void)
+{
+	char *s, long_ascii[400], long_utf8[600];
+	size_t i;
+
+	s = subject("hello world");
+	CHECK_STR(s, "Subject: hello world\n");
+	free(s);
+	s = subject("nightly \xe2\x9c\x93");
+	CHECK_STR(s, "Subject: nightly =?utf-8?b?4pyT?=\n");
+	free(s);
+	/* adjacent non-ASCII words are one encoded run, space inside */
+	s = subject("\xc3\xa9t\xc3\xa9 \xc3\xa0 Paris");
+	CHECK(strstr(s, "Paris") != NULL);
+	CHECK_STR(s, "Subject: =?utf-8?b?w6l0w6kgw6A=?= Paris\n");
+	free(s);
+	/* something that looks like an encoded word is itself encoded */
+	s = subject("=?x?q?y?=");
+	CHECK(strncmp(s, "Subject: =?utf-8?", 17) == 0);
+	free(s);
+	/* double spaces survive */
+	s = subject("a  b");
+	CHECK_STR(s, "Subject: a  b\n");
+	free(s);
+	for (i = 0; i < sizeof(long_ascii) - 1; i++)
+		long_ascii[i] = i % 7 == 6 ? ' ' : 'x';
+	long_ascii[sizeof(long_ascii) - 1] = '\0';
+	s = subject(long_ascii);
+	CHECK(lines_within(s, 78));
+	free(s);
+	for (i = 0; i + 2 < sizeof(long_utf8); i += 2) {
+		long_utf8[i] = (char)0xc3;
+		long_utf8[i + 1] = (char)0xa9;
+	}
+	long_utf8[i] = '\0';
+	s = subject(long_utf8);
+	CHECK(lines_within(s, 78));
+	CHECK(encoded_words_within(s));
+	free(s);
+}
+
+static void
+test_phrases(void)
+{
+	char *s;
+
+	s = phrase("Jane Doe");
+	CHECK_STR(s, "From: Jane Doe\n");
+	free(s);
+	s = phrase("Clayton, Jane");
+	CHECK_STR(s, "From: \"Clayton, Jane\"\n");
+	free(s);
+	s = phrase("say \"hi\"");
+	CHECK_STR(s, "From: \"say \\\"hi\\\"\"\n");
+	free(s);
+	s = phrase("Jane \xc3\x98 Clayton");
+	CHECK_STR(s, "From: =?utf-8?q?Jane_=C3=98_Clayton?=\n");
+	free(s);
+}
+
+static void
+test_qp(void)
+{
+	static const char text[] = "caf\xc3\xa9 = 1 \nFrom me\r\n.dot \t\n"
+	    "lone\rcr end ";
+	char *one, *chunked, big[300];
+	size_t step;
+
+	one = qp(text, sizeof(text) - 1, 0);
+	CHECK_STR(one, "caf=C3=A9 =3D 1=20\n=46rom me\n=2Edot =09\n"
+	    "lone=0Dcr end=20");
+	/* any chunking gives the same output */
+	for (step = 1; step < 8; step++) {
+		chunked = qp(text, sizeof(text) - 1, step);
+		CHECK_STR(chunked, one);
+		free(chunked);
+	}
+	free(one);
+	memset(big, 'a', sizeof(big));
+	one = qp(big, sizeof(big), 0);
+	CHECK(lines_within(one, 76));
+	free(one);
+}
+
+int
+main(void)
+{
+	test_subjects();
+	test_phrases();
+	test_qp();
+	return check_report("test-encode");
+}
