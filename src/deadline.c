@@ -48,6 +48,8 @@ deadline_left_ms(const struct deadline *dl)
 int
 deadline_expired(const struct deadline *dl, struct err *e)
 {
+	if (e->kind == E_OK)
+		e->timed_out = 1;
 	/* Say which limit ran out: the whole run's or this phase's. */
 	if (dl->phase_end_ms >= dl->end_ms)
 		return err_set(e, E_TEMPFAIL,

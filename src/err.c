@@ -32,6 +32,7 @@ err_init(struct err *e)
 {
 	e->kind = E_OK;
 	e->smtp_code = 0;
+	e->timed_out = 0;
 	e->msg[0] = '\0';
 }
 

@@ -31,6 +31,7 @@ enum err_kind {
 struct err {
 	enum err_kind kind;
 	int smtp_code;		/* reply code behind the error, or 0 */
+	int timed_out;		/* a deadline ran out */
 	char msg[1024];		/* one line, already sanitised */
 };
 

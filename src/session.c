@@ -379,14 +379,20 @@ data(struct session *ss, const struct msg_spec *spec, struct spool *body,
 	return 0;
 }
 
-/* QUIT and close; failures here no longer change the outcome. */
+/*
+ * QUIT and close; failures here no longer change the outcome.  After a
+ * timeout the server is not answering: close at once instead of waiting
+ * for a 221 that will not come.
+ */
 static void
-finish(struct session *ss)
+finish(struct session *ss, const struct err *outcome)
 {
 	struct err ignored;
 
 	if (!ss->connected)
 		return;
+	if (outcome->timed_out)
+		ss->no_quit = 1;
 	err_init(&ignored);
 	deadline_cleanup(ss->dl, "QUIT", QUIT_MS);
 	if (!ss->no_quit && smtp_cmd(&ss->smtp, &ignored, "QUIT") == 0 &&
@@ -448,7 +454,7 @@ session_run(const struct options *o, const struct msg_spec *spec,
 		goto out;
 	rc = 0;
 out:
-	finish(&ss);
+	finish(&ss, e);
 	tls_ctx_free(ss.tls_ctx);
 	smtp_reply_release(&ss.reply);
 	free(ss.verify_name);
