@@ -162,6 +162,9 @@ run(struct options *o, struct err *e)
 		    "will not be verified\n", stderr);
 	if (capture_body(o, &body, &dl, e) < 0)
 		goto out;
+	if (body.info.has_8bit && !body.info.utf8_ok)
+		log_warn("the body is not valid UTF-8; it is labelled "
+		    "charset=unknown-8bit");
 	if (o->helo == NULL || !o->have_from) {
 		deadline_phase(&dl, "looking up this host's name", 5000);
 		self_name = net_self_name(&dl);
