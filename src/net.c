@@ -128,8 +128,13 @@ net_resolve(const char *host, int port, int family, struct net_target *t,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
 	snprintf(service, sizeof(service), "%d", port);
-	if (lookup(host, service, &hints, &res, dl, e) < 0)
-		return -1;
+	/* An address literal needs no resolver (nor its helper thread). */
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(host, service, &hints, &res) != 0) {
+		hints.ai_flags = AI_ADDRCONFIG;
+		if (lookup(host, service, &hints, &res, dl, e) < 0)
+			return -1;
+	}
 	collect(t, res);
 	freeaddrinfo(res);
 	if (t->naddrs == 0) {
