@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# Interop suite: the happy paths of the main suite, against a real Postfix.
+#
+# One throwaway Postfix instance (tests/interop/postfix.sh) serves the whole
+# file: a STARTTLS-capable submission port ($PF_SMTP_PORT, TLS optional) and
+# an implicit-TLS port ($PF_SMTPS_PORT), both on loopback.  Postfix delivers
+# into a Maildir; each test uses its own recipient addresses and finds its
+# copy by the Delivered-To: header Postfix adds.
+#
+# Where Postfix is not installed, or we are not root (the Postfix master must
+# start as root), every test is skipped with the reason, unless
+# SMTPSEND_INTEROP_REQUIRED=1 (CI sets it), which turns the skip into a
+# failure so that a broken install cannot pass as green.
+
+# common.bash locates helpers/, scripts/ and the binary relative to the test
+# file's directory, as seen from tests/; let it see tests/ while it loads.
+INTEROP_DIR=$BATS_TEST_DIRNAME
+BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
+load "$BATS_TEST_DIRNAME/helpers/common"
+BATS_TEST_DIRNAME=$INTEROP_DIR
+
+PFSH=$INTEROP_DIR/postfix.sh
+
+setup_file() {
+	local why=
+	if ! PATH=$PATH:/usr/sbin:/sbin command -v postfix >/dev/null; then
+		why="Postfix not installed: skipping interop tests"
+	elif [ "$(id -u)" != 0 ]; then
+		why="not root: skipping interop tests (a Postfix master must start as root)"
+	fi
+	if [ -n "$why" ]; then
+		if [ "${SMTPSEND_INTEROP_REQUIRED:-0}" = 1 ]; then
+			echo "$why, but SMTPSEND_INTEROP_REQUIRED=1" >&2
+			return 1
+		fi
+		export PF_SKIP=$why
+		return 0
+	fi
+
+	# Not under $BATS_RUN_TMPDIR: that is mode 0700 and the Postfix daemons
+	# (users postfix and nobody) could not reach their queue and Maildir.
+	PF_DIR=$(mktemp -d "${TMPDIR:-/tmp}/smtpsend-postfix.XXXXXX")
+	chmod 755 "$PF_DIR"
+	export PF_DIR
+	if ! "$PFSH" start "$PF_DIR" >"$BATS_FILE_TMPDIR/postfix-start.log" 2>&1; then
+		cat "$BATS_FILE_TMPDIR/postfix-start.log" >&2
+		return 1
+	fi
+	# shellcheck disable=SC1091
+	. "$PF_DIR/instance.env"
+	export PF_SMTP_PORT PF_SMTPS_PORT PF_CAFILE PF_IPV6 PF_LOG
+}
+
+teardown_file() {
+	if [ -n "${PF_DIR:-}" ]; then
+		"$PFSH" stop "$PF_DIR"
+		# Keep the instance for a post-mortem when asked to.
+		[ -n "${KEEP_POSTFIX:-}" ] || rm -rf "$PF_DIR"
+	fi
+}
+
+setup() {
+	[ -z "${PF_SKIP:-}" ] || skip "$PF_SKIP"
+	common_setup
+	pf_quiesce
+	PF_LOG_OFFSET=$(stat -c %s "$PF_LOG")
+}
+
+teardown() {
+	common_teardown
+}
+
+# pf_send ARGS...: smtpsend against the instance's STARTTLS-capable port;
+# ARGS may override --port/--tls (later options win).
+pf_send() {
+	smtpsend --host 127.0.0.1 --port "$PF_SMTP_PORT" --timeout 20 "$@"
+}
+
+# delivered RCPT: wait (10 s at most) for RCPT's copy, copy it to $T with
+# CRLF line ends (Postfix stores LF) and print the copy's name.
+delivered() {
+	local f out
+	f=$("$PFSH" wait "$PF_DIR" "$1" 10) || return 1
+	out=$T/delivered-$1.eml
+	cp "$f" "$out"
+	to_crlf "$out"
+	echo "$out"
+}
+
+# sender_headers FILE: the header lines Postfix did not add itself.
+sender_headers() {
+	sed -e '/^\r\{0,1\}$/q' "$1" |
+		grep -viE '^(Return-Path|X-Original-To|Delivered-To):' || true
+}
+
+# pf_quiesce: wait (3 s at most) until every SMTP session Postfix accepted
+# has been logged as ended, so that one test's log lines cannot spill into
+# the next test's share of the log.
+pf_quiesce() {
+	local i c d
+	for i in $(seq 60); do
+		c=$(grep -c ']: connect from' "$PF_LOG" || true)
+		d=$(grep -c ']: disconnect from' "$PF_LOG" || true)
+		[ "$c" = "$d" ] && return 0
+		sleep 0.05
+	done
+}
+
+# assert_clean_maillog: Postfix logged no protocol complaint about this
+# test's sessions.
+assert_clean_maillog() {
+	local bad
+	pf_quiesce
+	bad=$(tail -c +$((PF_LOG_OFFSET + 1)) "$PF_LOG" | grep -E 'improper command pipelining|syntax error|non-SMTP command|bare <LF>|lost connection|warning: ' |
+		grep -v 'warning: dict_nis_init' || true)
+	[ -z "$bad" ] || fail "Postfix complained:
+$bad"
+}
+
+# assert_received_tls FILE: Postfix's own Received: header says TLS was used.
+assert_received_tls() {
+	sed -e '/^\r\{0,1\}$/q' "$1" | grep -q '(using TLSv1\.[23]' ||
+		fail "no TLS in Postfix's Received: header:
+$(sed -e '/^\r\{0,1\}$/q' "$1")"
+}
+
+@test "postfix: plain SMTP on loopback (--tls none)" {
+	run pf_send --tls none -f sender@example.com -s 'plain hello' \
+		plain@example.com <<<'over the wire in clear'
+	assert_success
+	msg=$(delivered plain@example.com)
+	run check_msg "$msg" --expect-header 'Subject=plain hello' \
+		--expect-header 'From=sender@example.com' \
+		--expect-header 'To=plain@example.com' \
+		--expect-body $'over the wire in clear\n' --check-date
+	assert_success
+	run grep -c '(using TLS' "$msg"
+	assert_output 0
+	assert_clean_maillog
+}
+
+@test "postfix: STARTTLS with --cafile, certificate verified" {
+	run pf_send --tls starttls --cafile "$PF_CAFILE" -f sender@example.com \
+		-s 'over starttls' starttls@example.com <<<'sealed'
+	assert_success
+	msg=$(delivered starttls@example.com)
+	run check_msg "$msg" --expect-header 'Subject=over starttls' \
+		--expect-body $'sealed\n'
+	assert_success
+	assert_received_tls "$msg"
+	assert_clean_maillog
+}
+
+@test "postfix: STARTTLS over IPv6 loopback (--host ::1)" {
+	[ "$PF_IPV6" = 1 ] || skip "no IPv6 loopback here"
+	run smtpsend --host ::1 --port "$PF_SMTP_PORT" --timeout 20 \
+		--tls starttls --cafile "$PF_CAFILE" -f sender@example.com \
+		-s 'v6' ipv6@example.com <<<'via ::1'
+	assert_success
+	msg=$(delivered ipv6@example.com)
+	run check_msg "$msg" --expect-header 'Subject=v6'
+	assert_success
+	assert_received_tls "$msg"
+	grep -q 'IPv6:::1' "$msg" || fail "not received over ::1: $(grep -A2 '^Received:' "$msg")"
+}
+
+@test "postfix: STARTTLS to 'localhost' by name" {
+	run smtpsend --host localhost --port "$PF_SMTP_PORT" --timeout 20 \
+		--tls starttls --cafile "$PF_CAFILE" -f sender@example.com \
+		-s 'by name' byname@example.com <<<'hello localhost'
+	assert_success
+	msg=$(delivered byname@example.com)
+	assert_received_tls "$msg"
+}
+
+@test "postfix: implicit TLS on the wrapper-mode port" {
+	run pf_send --port "$PF_SMTPS_PORT" --tls implicit --cafile "$PF_CAFILE" \
+		-f sender@example.com -s 'implicit tls' implicit@example.com <<<'wrapped'
+	assert_success
+	msg=$(delivered implicit@example.com)
+	run check_msg "$msg" --expect-header 'Subject=implicit tls' \
+		--expect-body $'wrapped\n'
+	assert_success
+	assert_received_tls "$msg"
+	assert_clean_maillog
+}
+
+@test "postfix: STARTTLS with an untrusted certificate is refused (69), nothing sent" {
+	# The system trust store does not know the test CA.
+	run pf_send --tls starttls -f sender@example.com -s 'must not arrive' \
+		untrusted@example.com <<<'no'
+	assert_failure 69
+	run "$PFSH" wait "$PF_DIR" untrusted@example.com 1
+	assert_failure
+}
+
+@test "postfix: UTF-8 subject and display names survive" {
+	run pf_send --tls starttls --cafile "$PF_CAFILE" \
+		-f 'Jane Ø Clayton <jane@example.com>' -s 'nightly ✓' \
+		-c 'Zoë Ångström <zoe@example.com>' utf8@example.com <<<'Backup finished'
+	assert_success
+	msg=$(delivered utf8@example.com)
+	run check_msg "$msg" --expect-header 'Subject=nightly ✓' \
+		--expect-header 'From=Jane Ø Clayton <jane@example.com>' \
+		--expect-header 'Cc=Zoë Ångström <zoe@example.com>' \
+		--expect-body $'Backup finished\n' --fold-limit 998
+	assert_success
+	# The Cc recipient gets the same message.
+	cc=$(delivered zoe@example.com)
+	run check_msg "$cc" --expect-header 'Subject=nightly ✓'
+	assert_success
+	assert_clean_maillog
+}
+
+@test "postfix: body lines starting with '.' round-trip" {
+	printf '.\n..two dots\n.leading dot\nmiddle . dot\n. \n.\nlast\n' >"$T/body"
+	run pf_send --tls starttls --cafile "$PF_CAFILE" -f sender@example.com \
+		-s dots --body-file "$T/body" dots@example.com
+	assert_success
+	msg=$(delivered dots@example.com)
+	run check_msg "$msg" --expect-body-file "$T/body"
+	assert_success
+	assert_clean_maillog
+}
+
+@test "postfix: Bcc recipient receives it, no Bcc header anywhere" {
+	run pf_send --tls starttls --cafile "$PF_CAFILE" -f sender@example.com \
+		-s 'with bcc' -b hidden@example.com visible@example.com <<<'psst'
+	assert_success
+	for rcpt in visible@example.com hidden@example.com; do
+		msg=$(delivered "$rcpt")
+		run check_msg "$msg" --no-header Bcc --expect-header 'Subject=with bcc' \
+			--expect-header 'To=visible@example.com'
+		assert_success
+		# Only Postfix's own delivery headers may name the hidden address.
+		run sender_headers "$msg"
+		refute_output --partial hidden@example.com
+	done
+	assert_clean_maillog
+}
+
+@test "postfix: 8-bit UTF-8 body arrives intact" {
+	printf 'Grüße aus Köln — ✓\nΚαλημέρα κόσμε\n日本語のテキスト\n' >"$T/body"
+	run pf_send --tls starttls --cafile "$PF_CAFILE" -f sender@example.com \
+		-s 'eight bit' eightbit@example.com <"$T/body"
+	assert_success
+	msg=$(delivered eightbit@example.com)
+	# Postfix offers 8BITMIME, so the body may travel as 8bit (design §3).
+	run check_msg "$msg" --expect-body-file "$T/body" \
+		--expect-header 'Content-Transfer-Encoding=8bit' \
+		--expect-header-re 'Content-Type=text/plain; charset="?utf-8"?'
+	assert_success
+	grep -q 'Content-Transfer-Encoding' "$msg"
+	assert_clean_maillog
+}
+
+@test "postfix: recipient rejected with 550 -> exit 67, nothing delivered" {
+	run pf_send --tls starttls --cafile "$PF_CAFILE" -f sender@example.com \
+		-s 'to nobody' rejected@example.com <<<'bounce me'
+	assert_failure 67
+	assert_output --partial '550'
+	assert_output --partial 'rejected@example.com'
+	run "$PFSH" wait "$PF_DIR" rejected@example.com 1
+	assert_failure
+}
+
+@test "postfix: unknown domain refused by Postfix (relay denied, 554) -> exit 67" {
+	run pf_send --tls none -f sender@example.com -s 'elsewhere' \
+		someone@unknown-domain.invalid <<<'not for us'
+	assert_failure 67
+	assert_output --partial '554'
+}
