@@ -42,7 +42,8 @@ SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c
 OBJS = $(SRCS:.c=.o)
 
-UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr
+UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr \
+	     tests/unit/test-ext
 UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o
 

@@ -143,6 +143,25 @@ print_message(const struct msg_spec *spec, struct spool *body,
 	return -1;
 }
 
+/*
+ * --print has no server to ask: a header address whose local part is
+ * not ASCII can only be written as UTF-8 (RFC 6532), so the message is
+ * printed as a SMTPUTF8 server would get it.  Otherwise domains are
+ * A-labels, as for a server without SMTPUTF8.
+ */
+static int
+print_needs_utf8(const struct options *o)
+{
+	size_t i;
+	int need = o->from.utf8_local;
+
+	for (i = 0; i < o->nto; i++)
+		need |= o->to[i].utf8_local;
+	for (i = 0; i < o->ncc; i++)
+		need |= o->cc[i].utf8_local;
+	return need;
+}
+
 static int
 run(struct options *o, struct err *e)
 {
@@ -180,8 +199,10 @@ run(struct options *o, struct err *e)
 	spec.ncc = o->ncc;
 	spec.subject = o->subject;
 	spec.id_domain = o->from.domain_ascii;
-	if (o->print)
+	if (o->print) {
+		spec.utf8_headers = print_needs_utf8(o);
 		rc = print_message(&spec, &body, e);
+	}
 	else
 		rc = session_run(o, &spec, sender, &body, self_name, &dl, e);
 out:

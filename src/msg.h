@@ -26,6 +26,12 @@ struct msg_spec {
 	size_t ncc;
 	const char *subject;		/* UTF-8 or NULL */
 	const char *id_domain;		/* right side of Message-ID */
+	/*
+	 * RFC 6532: addresses with U-label domains and UTF-8 header text
+	 * as it is, for a transaction that uses SMTPUTF8 (or --print of a
+	 * message that needs it).  0: A-labels and RFC 2047 only.
+	 */
+	int utf8_headers;
 };
 
 struct msg {
@@ -36,6 +42,8 @@ struct msg {
 	int body_done;
 	struct qp qp;
 	struct buf qpbuf;	/* encoded output of one body piece */
+	const char *qp_in;	/* spool data not yet quoted-printable encoded */
+	size_t qp_left;
 };
 
 /*
@@ -50,6 +58,16 @@ int msg_open(struct msg *m, const struct msg_spec *spec, struct spool *body,
     enum body_enc enc, struct err *e);
 /* Next piece of the message; *n == 0 at the end. */
 int msg_read(struct msg *m, const char **p, size_t *n, struct err *e);
+/*
+ * The exact size of the message on the wire in octets, every line ending
+ * in CRLF, without dot-stuffing: the RFC 1870 SIZE value.  Call after
+ * msg_open() and before the first msg_read().  A quoted-printable body is
+ * encoded once to count it; other bodies are counted when captured.
+ * Errors: E_IOERR (reading back the captured input), E_SOFTWARE.
+ */
+int msg_size(struct msg *m, unsigned long long *size, struct err *e);
+/* True when the message has octets over 127 (needs 8BITMIME/SMTPUTF8). */
+int msg_is_8bit(const struct msg *m);
 void msg_close(struct msg *m);
 /* RFC 5322 date-time in English whatever the locale. */
 void msg_date(char *buf, size_t size);
