@@ -32,7 +32,7 @@ struct err {
 	enum err_kind kind;
 	int smtp_code;		/* reply code behind the error, or 0 */
 	int timed_out;		/* a deadline ran out */
-	char status[16];	/* RFC 3463 enhanced code of that reply, or "" */
+	char status[16];	/* its RFC 3463 enhanced code, or "" */
 	char msg[1024];		/* one line, already sanitised */
 };
 

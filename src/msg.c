@@ -13,7 +13,7 @@
 
 #define HEAD_MAX	(1024 * 1024)
 #define RAW_WORD_MAX	900	/* longest UTF-8 header word left as it is */
-#define QP_SLICE	SPOOL_CHUNK	/* input per encoder call (fits qpbuf) */
+#define QP_SLICE	SPOOL_CHUNK	/* input per encoder call: fits qpbuf */
 
 /* Counts octets as the SMTP data writer will send them (see msg_size). */
 struct wire {

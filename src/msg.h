@@ -42,7 +42,7 @@ struct msg {
 	int body_done;
 	struct qp qp;
 	struct buf qpbuf;	/* encoded output of one body piece */
-	const char *qp_in;	/* spool data not yet quoted-printable encoded */
+	const char *qp_in;	/* captured data not yet encoded (QP) */
 	size_t qp_left;
 };
 

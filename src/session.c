@@ -397,9 +397,9 @@ compose(struct session *ss, const struct msg_spec *spec, struct spool *body,
 	log_info("message: %llu octets, body %s%s", ss->size,
 	    msg_enc_name(enc), ss->intl ? ", SMTPUTF8" : "");
 	if (ss->eightbit && !(caps->flags & CAP_8BITMIME) && !ss->intl) {
-		err_set(e, E_DATA, "the message has 8-bit content and %s offers "
-		    "neither 8BITMIME nor SMTPUTF8 (RFC 6152); nothing was "
-		    "sent", ss->o->host);
+		err_set(e, E_DATA, "the message has 8-bit content and %s "
+		    "offers neither 8BITMIME nor SMTPUTF8 (RFC 6152); nothing "
+		    "was sent", ss->o->host);
 		goto fail;
 	}
 	if ((caps->flags & CAP_SIZE) && caps->size_max > 0 &&

@@ -151,7 +151,8 @@ test_status_text(void)
 	CHECK_STR(smtp_status_text("5.1.1"), "bad destination mailbox address");
 	CHECK_STR(smtp_status_text("4.2.2"), "mailbox full");
 	CHECK_STR(smtp_status_text("5.7.30"), "REQUIRETLS support required");
-	CHECK_STR(smtp_status_text("5.6.7"), "non-ASCII addresses not permitted");
+	CHECK_STR(smtp_status_text("5.6.7"),
+	    "non-ASCII addresses not permitted");
 	CHECK(smtp_status_text("5.9.99") == NULL);
 	CHECK(smtp_status_text("") == NULL);
 	CHECK(smtp_status_text(NULL) == NULL);
