@@ -367,6 +367,15 @@ msg_size(struct msg *m, unsigned long long *size, struct err *e)
 	return 0;
 }
 
+unsigned long long
+msg_size_floor(const struct msg *m)
+{
+	struct wire w = { 0, 0, 1 };
+
+	wire_count(&w, m->head.data, m->head.len);
+	return w.n + m->body->info.wire_size;
+}
+
 int
 msg_is_8bit(const struct msg *m)
 {

@@ -66,6 +66,12 @@ int msg_read(struct msg *m, const char **p, size_t *n, struct err *e);
  * Errors: E_IOERR (reading back the captured input), E_SOFTWARE.
  */
 int msg_size(struct msg *m, unsigned long long *size, struct err *e);
+/*
+ * A lower bound of msg_size(), at no cost: exact unless the body is
+ * quoted-printable, which never makes anything shorter.  Lets a message
+ * far over a server's SIZE limit be refused without encoding it.
+ */
+unsigned long long msg_size_floor(const struct msg *m);
 /* True when the message has octets over 127 (needs 8BITMIME/SMTPUTF8). */
 int msg_is_8bit(const struct msg *m);
 void msg_close(struct msg *m);

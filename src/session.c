@@ -372,6 +372,21 @@ choose_utf8(struct session *ss, const struct mailbox *sender,
 	return 0;
 }
 
+/* RFC 1870 section 6.1: is a message of size octets over the limit? */
+static int
+over_size(struct session *ss, unsigned long long size, const char *bound,
+    struct err *e)
+{
+	const struct smtp_caps *caps = &ss->smtp.caps;
+
+	if (!(caps->flags & CAP_SIZE) || caps->size_max == 0 ||
+	    size <= caps->size_max)
+		return 0;
+	return err_set(e, E_DATA, "SIZE: the message is %s%llu octets and %s "
+	    "accepts at most %llu (RFC 1870); nothing was sent", bound, size,
+	    ss->o->host, caps->size_max);
+}
+
 /*
  * Build the message for this server now that its extensions are known,
  * and hold it against them before the transaction starts: 8-bit octets
@@ -391,7 +406,9 @@ compose(struct session *ss, const struct msg_spec *spec, struct spool *body,
 	enc = msg_choose_encoding(body, (caps->flags & CAP_8BITMIME) != 0);
 	if (msg_open(m, &s, body, enc, e) < 0)
 		return -1;
-	if (msg_size(m, &ss->size, e) < 0)
+	if (over_size(ss, msg_size_floor(m), enc == ENC_QP ? "at least " : "",
+	    e) < 0 ||
+	    msg_size(m, &ss->size, e) < 0 || over_size(ss, ss->size, "", e) < 0)
 		goto fail;
 	ss->eightbit = msg_is_8bit(m);
 	log_info("message: %llu octets, body %s%s", ss->size,
@@ -400,13 +417,6 @@ compose(struct session *ss, const struct msg_spec *spec, struct spool *body,
 		err_set(e, E_DATA, "the message has 8-bit content and %s "
 		    "offers neither 8BITMIME nor SMTPUTF8 (RFC 6152); nothing "
 		    "was sent", ss->o->host);
-		goto fail;
-	}
-	if ((caps->flags & CAP_SIZE) && caps->size_max > 0 &&
-	    ss->size > caps->size_max) {
-		err_set(e, E_DATA, "SIZE: the message is %llu octets and %s "
-		    "accepts at most %llu (RFC 1870); nothing was sent",
-		    ss->size, ss->o->host, caps->size_max);
 		goto fail;
 	}
 	return 0;
