@@ -406,13 +406,16 @@ compose(struct session *ss, const struct msg_spec *spec, struct spool *body,
 	enc = msg_choose_encoding(body, (caps->flags & CAP_8BITMIME) != 0);
 	if (msg_open(m, &s, body, enc, e) < 0)
 		return -1;
-	if (over_size(ss, msg_size_floor(m), enc == ENC_QP ? "at least " : "",
-	    e) < 0 ||
-	    msg_size(m, &ss->size, e) < 0 || over_size(ss, ss->size, "", e) < 0)
+	/* Only a server that offers SIZE needs the exact count. */
+	if ((caps->flags & CAP_SIZE) && (over_size(ss, msg_size_floor(m),
+	    enc == ENC_QP ? "at least " : "", e) < 0 ||
+	    msg_size(m, &ss->size, e) < 0 || over_size(ss, ss->size, "",
+	    e) < 0))
 		goto fail;
 	ss->eightbit = msg_is_8bit(m);
-	log_info("message: %llu octets, body %s%s", ss->size,
-	    msg_enc_name(enc), ss->intl ? ", SMTPUTF8" : "");
+	log_info("message: body %s%s, %llu octets%s", msg_enc_name(enc),
+	    ss->intl ? ", SMTPUTF8" : "", ss->size, ss->size > 0 ? "" :
+	    " (not counted: no SIZE)");
 	if (ss->eightbit && !(caps->flags & CAP_8BITMIME) && !ss->intl) {
 		err_set(e, E_DATA, "the message has 8-bit content and %s "
 		    "offers neither 8BITMIME nor SMTPUTF8 (RFC 6152); nothing "
