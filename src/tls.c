@@ -189,6 +189,8 @@ tls_start(struct tls **out, struct tls_ctx *ctx, int fd,
 		if (!gnutls_error_is_fatal(r))
 			continue;
 		handshake_failure(t, r, verify_name, e);
+		/* Tell the server why we leave (best effort, never waits). */
+		gnutls_alert_send_appropriate(t->s, r);
 		goto fail;
 	}
 	log_info("TLS established: %s", tls_describe(t, desc, sizeof(desc)));

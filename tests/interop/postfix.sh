@@ -32,7 +32,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-helpers=$(cd "$here/../helpers" 2>/dev/null && pwd || true)
+helpers=
+if [ -d "$here/../helpers" ]; then
+    helpers=$(cd "$here/../helpers" && pwd)
+fi
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 
@@ -146,7 +149,7 @@ smtp_dns_support_level = disabled
 smtputf8_enable = yes
 
 # Deliver the test domains into one Maildir, DIR/mail/inbox/; virtual(8)
-# puts a Delivered-To: header on top of each copy, which `wait` looks for.
+# puts a Delivered-To: header on top of each copy, which "wait" looks for.
 virtual_mailbox_domains = example.com, example.net, example.org
 virtual_mailbox_base = $DIR/mail
 virtual_mailbox_maps = static:inbox/
@@ -219,7 +222,11 @@ EOF
 }
 
 do_start() {
-    command -v postfix >/dev/null || die "Postfix not installed"
+    local bin
+    bin=$(command -v postfix || true)
+    if [ -z "$bin" ] || [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
+        die "Postfix not installed"
+    fi
     [ "$(id -u)" = 0 ] || die "must run as root to start a Postfix master"
     id postfix >/dev/null 2>&1 || die "user 'postfix' does not exist"
     getent group postdrop >/dev/null || die "group 'postdrop' does not exist"
@@ -244,17 +251,18 @@ do_start() {
         cp "$PF_CERTDIR/ca.pem" "$PF_CERTDIR/server.pem" \
            "$PF_CERTDIR/server-key.pem" "$DIR/certs/"
     elif [ ! -s "$DIR/certs/server.pem" ]; then
-        [ -n "$helpers" ] && [ -e "$helpers/mkcerts.sh" ] ||
+        if [ -z "$helpers" ] || [ ! -e "$helpers/mkcerts.sh" ]; then
             die "tests/helpers/mkcerts.sh not found (set PF_CERTDIR)"
+        fi
         bash "$helpers/mkcerts.sh" "$DIR/certs" >"$DIR/certs/mkcerts.log" 2>&1 ||
             { cat "$DIR/certs/mkcerts.log" >&2; die "mkcerts.sh failed"; }
     fi
     chmod 600 "$DIR/certs/server-key.pem"
 
-    local ipv6=0 attempt ports smtp_port smtps_port
+    local ipv6=0 ports smtp_port smtps_port
     have_ipv6_loopback && ipv6=1
 
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         ports=$(free_ports "$ipv6")
         smtp_port=${ports% *}
         smtps_port=${ports#* }
@@ -270,7 +278,7 @@ do_start() {
 PF_DIR='$DIR'
 PF_SMTP_PORT=$smtp_port
 PF_SMTPS_PORT=$smtps_port
-PF_MAILDIR='$DIR/mail'
+PF_MAILDIR='$DIR/mail/inbox'
 PF_CAFILE='$DIR/certs/ca.pem'
 PF_IPV6=$ipv6
 PF_LOG='$DIR/maillog'
@@ -301,14 +309,14 @@ children_of() {
 }
 
 do_stop() {
-    local pid i kids alive=
+    local pid i k kids alive=()
     [ -d "$DIR/etc" ] || return 0
     pid=$(master_pid) || return 0
     kids=$(children_of "$pid")
     # SIGTERM is what `postfix stop` sends too, but postfix-script then
     # polls once a second; polling here ourselves is quicker.
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -319,13 +327,17 @@ do_stop() {
     # The daemons notice that their master is gone and exit by themselves;
     # wait for them so none keeps a port or DIR busy, and insist if needed.
     for i in $(seq 50); do
-        alive=
-        for k in $kids; do kill -0 "$k" 2>/dev/null && alive="$alive $k"; done
-        [ -z "$alive" ] && break
-        [ "$i" = 30 ] && kill -TERM $alive 2>/dev/null
+        alive=()
+        for k in $kids; do
+            if kill -0 "$k" 2>/dev/null; then alive+=("$k"); fi
+        done
+        [ ${#alive[@]} -eq 0 ] && break
+        [ "$i" = 30 ] && kill -TERM "${alive[@]}" 2>/dev/null
         sleep 0.1
     done
-    [ -z "${alive:-}" ] || kill -KILL $alive 2>/dev/null || true
+    if [ ${#alive[@]} -gt 0 ]; then
+        kill -KILL "${alive[@]}" 2>/dev/null || true
+    fi
     rm -f "$DIR/spool/pid/master.pid"
     return 0
 }
@@ -338,7 +350,7 @@ do_wait() {
     while :; do
         for f in "$DIR"/mail/inbox/new/* "$DIR"/mail/inbox/cur/*; do
             [ -f "$f" ] || continue
-            # Delivered-To is the first or second line (after Return-Path).
+            # virtual(8) puts Delivered-To near the top of the header.
             while IFS= read -r line; do
                 line=${line%$'\r'}
                 case ${line,,} in
@@ -360,7 +372,12 @@ case ${1:-} in
     *)    [ $# -eq 2 ] || usage ;;
 esac
 DIR=$2
-mkdir -p "$DIR"
+if [ "$1" = start ]; then
+    mkdir -p "$DIR"
+elif [ ! -d "$DIR" ]; then
+    [ "$1" = stop ] && exit 0
+    die "no such directory: $DIR"
+fi
 DIR=$(cd "$DIR" && pwd)
 
 case $1 in
