@@ -10,6 +10,7 @@
 #include "err.h"
 #include "log.h"
 #include "netrc.h"
+#include "sasl.h"
 #include "secret.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -102,6 +103,8 @@ creds_load(const struct options *o, struct creds *c, struct deadline *dl,
 	struct tls_ctx *ignored;
 
 	memset(c, 0, sizeof(*c));
+	if (sasl_check_names(o->auth, e) < 0)
+		return -1;
 	c->want_auth = o->user || o->auth || o->oauth2_token_cmd;
 	c->tls_report_only = o->serverinfo;
 	if (o->user != NULL)

@@ -149,10 +149,9 @@ what_is_missing(const struct mech *m)
 	return "a client certificate (--cert)";
 }
 
-/* One --auth entry: known, supported, with credentials. */
 static int
-check_wanted(const char *name, size_t len, const struct sasl_creds *c,
-    const struct mech **out, struct err *e)
+check_name(const char *name, size_t len, const struct mech **out,
+    struct err *e)
 {
 	const struct mech *m = find_mech(name, len);
 
@@ -164,6 +163,35 @@ check_wanted(const char *name, size_t len, const struct sasl_creds *c,
 	if (!lib_supports(m))
 		return err_set(e, E_USAGE, "--auth %s: this libgsasl was built "
 		    "without it", m->name);
+	*out = m;
+	return 0;
+}
+
+int
+sasl_check_names(const char *wanted, struct err *e)
+{
+	const struct mech *m;
+	const char *p = wanted;
+	size_t len;
+
+	while (p != NULL && *p != '\0') {
+		len = strcspn(p, ",");
+		if (len > 0 && check_name(p, len, &m, e) < 0)
+			return -1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+/* One --auth entry: known, supported, with credentials. */
+static int
+check_wanted(const char *name, size_t len, const struct sasl_creds *c,
+    const struct mech **out, struct err *e)
+{
+	const struct mech *m = NULL;
+
+	if (check_name(name, len, &m, e) < 0)
+		return -1;
 	if (!have_creds(m, c))
 		return err_set(e, E_USAGE, "--auth %s needs %s", m->name,
 		    what_is_missing(m));

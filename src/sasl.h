@@ -59,6 +59,11 @@ struct sasl_cb {
 int sasl_choose(const char *offered, const char *wanted,
     const struct sasl_creds *c, int have_cb, const char **mech,
     struct err *e);
+/*
+ * Check an --auth list before anything is read or sent: every name known
+ * and supported by this libgsasl.  Errors: E_USAGE.
+ */
+int sasl_check_names(const char *wanted, struct err *e);
 /* True when mech (one of ours) sends an initial response (RFC 4954). */
 int sasl_client_first(const char *mech);
 /*
