@@ -149,6 +149,7 @@ class AuthSMTP(SMTP):
     """aiosmtpd's SMTP with the SASL mechanisms it lacks, server side."""
 
     command_size_limit = 65536
+    line_length_limit = 65536
     command_size_limits = collections.defaultdict(lambda: 65536)
 
     def __init__(self, handler, args, **kw):
