@@ -231,11 +231,37 @@ start_tls(struct session *ss, struct err *e)
 	return 0;
 }
 
+/*
+ * A TLS 1.3 server that refuses our client certificate (or wanted one)
+ * may just hang up after the handshake (RFC 8446 section 4.4.2.4): when
+ * the first reply over TLS never comes and the server had asked for a
+ * certificate, say so instead of "connection closed".
+ */
+static int
+tls_refusal(struct session *ss, const struct err *first, struct err *e)
+{
+	if (first->kind == E_TEMPFAIL && !first->timed_out &&
+	    ss->conn->tls != NULL && tls_cert_requested(ss->conn->tls))
+		return err_set(e, E_NOPERM, "%s: the server closed the "
+		    "connection after asking for a client certificate: %s",
+		    ss->phase, ss->tls_ctx && tls_ctx_has_cert(ss->tls_ctx) ?
+		    "it did not accept ours" : "it requires one (--cert)");
+	if (e->kind == E_OK)
+		*e = *first;
+	return -1;
+}
+
 static int
 greeting(struct session *ss, struct err *e)
 {
+	struct err first;
+
 	phase(ss, GREETING_MS, "greeting");
-	return expect(ss, 220, 0, e);
+	if (ss->conn->tls == NULL)
+		return expect(ss, 220, 0, e);
+	err_init(&first);
+	return expect(ss, 220, 0, &first) == 0 ? 0 :
+	    tls_refusal(ss, &first, e);
 }
 
 /* EHLO, falling back to HELO when the server does not know it. */
@@ -265,6 +291,8 @@ ehlo(struct session *ss, struct err *e)
 static int
 starttls(struct session *ss, struct err *e)
 {
+	struct err first;
+
 	phase(ss, STARTTLS_MS, "STARTTLS");
 	if (smtp_cmd(&ss->smtp, e, "STARTTLS") < 0 ||
 	    smtp_flush(&ss->smtp, e) < 0 || expect(ss, 220, 0, e) < 0)
@@ -283,7 +311,8 @@ starttls(struct session *ss, struct err *e)
 	if (start_tls(ss, e) < 0)
 		return -1;
 	memset(&ss->smtp.caps, 0, sizeof(ss->smtp.caps));
-	return ehlo(ss, e);
+	err_init(&first);
+	return ehlo(ss, &first) == 0 ? 0 : tls_refusal(ss, &first, e);
 }
 
 /* TLS policy (design.md section 5). */

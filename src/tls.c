@@ -717,6 +717,12 @@ tls_version_string(void)
 }
 
 int
+tls_cert_requested(struct tls *t)
+{
+	return gnutls_certificate_client_get_request_status(t->s) != 0;
+}
+
+int
 tls_resumed(struct tls *t)
 {
 	return gnutls_session_is_resumed(t->s) != 0;

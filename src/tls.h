@@ -73,6 +73,8 @@ size_t tls_pending(struct tls *t);
 /* Send close_notify (bounded by dl) and free the session. */
 void tls_close(struct tls *t, struct deadline *dl);
 void tls_free(struct tls *t);
+/* The server asked for a client certificate during the handshake. */
+int tls_cert_requested(struct tls *t);
 /* The session was resumed from saved data. */
 int tls_resumed(struct tls *t);
 /* Data to resume this session later (replaces out); -1 if none yet. */
