@@ -99,6 +99,28 @@ delivered() {
 	delivered default@example.com >/dev/null
 }
 
+@test "postfix+dovecot: AUTH is not offered before TLS, so --tls none cannot authenticate (69)" {
+	pf_auth --tls none --password-file "$T/pw" clear@example.com <<<"x"
+	assert_equal "$status" 69
+	[[ $stderr == *"does not offer authentication"* ]] || fail "$stderr"
+}
+
+@test "postfix+dovecot: implicit TLS port, password from --password-cmd" {
+	pf_auth --port "$PF_SMTPS_PORT" --tls implicit --password-cmd "cat '$T/pw'" implicit-auth@example.com <<<"x"
+	[ "$status" = 0 ] || fail "status $status: $stderr"
+	delivered implicit-auth@example.com >/dev/null
+}
+
+@test "postfix+dovecot: --serverinfo lists Dovecot's mechanisms after STARTTLS only" {
+	run --separate-stderr smtpsend --host 127.0.0.1 --port "$PF_SMTP_PORT" --timeout 20 \
+		--cafile "$PF_CAFILE" --serverinfo
+	assert_success
+	assert_output --partial 'AUTH mechanisms: '
+	assert_output --partial 'SCRAM-SHA-256'
+	assert_output --partial 'verification: trusted'
+}
+
+# Last: Dovecot slows down a client after failed logins (its auth penalty).
 @test "postfix+dovecot: wrong password is exit 77 with Postfix's 535" {
 	printf 'not-the-password\n' >"$T/bad"
 	chmod 600 "$T/bad"
@@ -111,25 +133,4 @@ delivered() {
 	done
 	run "$PFSH" wait "$PF_DIR" wrongpw@example.com 1
 	assert_failure
-}
-
-@test "postfix+dovecot: AUTH is not offered before TLS, so --tls none cannot authenticate (69)" {
-	pf_auth --tls none --password-file "$T/pw" clear@example.com <<<"x"
-	assert_equal "$status" 69
-	[[ $stderr == *"does not offer authentication"* ]] || fail "$stderr"
-}
-
-@test "postfix+dovecot: implicit TLS port, password from --password-cmd" {
-	pf_auth --port "$PF_SMTPS_PORT" --tls implicit --password-cmd "cat '$T/pw'" implicit-auth@example.com <<<"x"
-	assert_success
-	delivered implicit-auth@example.com >/dev/null
-}
-
-@test "postfix+dovecot: --serverinfo lists Dovecot's mechanisms after STARTTLS only" {
-	run --separate-stderr smtpsend --host 127.0.0.1 --port "$PF_SMTP_PORT" --timeout 20 \
-		--cafile "$PF_CAFILE" --serverinfo
-	assert_success
-	assert_output --partial 'AUTH mechanisms: '
-	assert_output --partial 'SCRAM-SHA-256'
-	assert_output --partial 'verification: trusted'
 }
