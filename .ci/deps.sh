@@ -12,20 +12,23 @@
 #              certificates), mandoc (man page lint), CA bundle, procps
 #   interop    Postfix, for `make check-interop` (installed without the
 #              debconf dialogue and left unconfigured: the tests start
-#              their own instances)
+#              their own instances), and dovecot-core for its SASL
+#              service (t-postfix-auth.bats; its own instance too)
+#   test also  iproute2 (a private network namespace for the "no AUTH in
+#              clear to a remote host" test)
 #   --bench    also curl, msmtp and time, which `make bench` compares against
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
-test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps"
-interop="postfix"
+test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2"
+interop="postfix dovecot-core"
 bench="curl msmtp time"
 
 want="$build $test $interop"
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done

@@ -26,6 +26,12 @@
 #   PF_DISCARD=1   accept mail but throw it away (benchmarks: no disk work)
 #   PF_CERTDIR=D   use ca.pem/server.pem/server-key.pem from D instead of
 #                  generating them with tests/helpers/mkcerts.sh
+#   PF_SASL=1      also start a private Dovecot auth service and let Postfix
+#                  offer SMTP AUTH through it (smtpd_sasl_type = dovecot):
+#                  PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256, only
+#                  after TLS.  Users come from DIR/dovecot/users
+#                  ("name:{PLAIN}password" lines; by default alice with
+#                  $PF_SASL_PASSWORD, else "interop-Secret-1").
 #
 # Needs root (the Postfix master must start as root) and the postfix package.
 
@@ -175,6 +181,18 @@ smtpd_tls_received_header = yes
 smtpd_tls_session_cache_database =
 tls_random_source = dev:/dev/urandom
 EOF
+    if [ "${PF_SASL:-0}" = 1 ]; then
+        cat >>"$DIR/etc/main.cf" <<EOF
+
+# SMTP AUTH through the instance's own Dovecot (PF_SASL=1).
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $DIR/dovecot/auth
+smtpd_tls_auth_only = yes
+smtpd_sasl_security_options = noanonymous
+smtpd_sasl_tls_security_options = noanonymous
+EOF
+    fi
 
     cat >"$DIR/etc/master.cf" <<EOF
 # service        type  private unpriv chroot wakeup maxproc command
@@ -219,6 +237,60 @@ EOF
     cat >"$DIR/etc/rcpt_access" <<'EOF'
 rejected@example.com	550 5.1.1 <rejected@example.com>: no such user here
 EOF
+}
+
+# A Dovecot that only serves authentication, on a socket in Postfix's queue.
+start_dovecot() {
+    local d=$DIR/dovecot i
+    command -v dovecot >/dev/null || die "Dovecot not installed (dovecot-core)"
+    mkdir -p "$d/run" "$d/state"
+    chmod 755 "$d"
+    [ -s "$d/users" ] ||
+        printf 'alice:{PLAIN}%s\n' "${PF_SASL_PASSWORD:-interop-Secret-1}" >"$d/users"
+    chmod 644 "$d/users"
+    cat >"$d/dovecot.conf" <<EOF
+# Authentication-only Dovecot for the smtpsend interop tests (generated).
+base_dir = $d/run
+state_dir = $d/state
+protocols =
+log_path = $d/dovecot.log
+ssl = no
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $d/users
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  unix_listener $d/auth {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+EOF
+    dovecot -c "$d/dovecot.conf" ||
+        die "dovecot did not start: $(tail -5 "$d/dovecot.log" 2>/dev/null)"
+    for i in $(seq 50); do
+        [ -S "$d/auth" ] && return 0
+        sleep 0.1
+    done
+    die "dovecot's auth socket did not appear: $(tail -5 "$d/dovecot.log" 2>/dev/null)"
+}
+
+stop_dovecot() {
+    local d=$DIR/dovecot pid i
+    [ -r "$d/run/master.pid" ] || return 0
+    read -r pid <"$d/run/master.pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
 }
 
 do_start() {
@@ -271,6 +343,10 @@ do_start() {
         # Postfix waits (in 300 ms steps, up to about 2 s) before loading a
         # table or main.cf modified within the last seconds; back-date them.
         touch -d "@$(( $(date +%s) - 10 ))" "$DIR"/etc/*
+        if [ "${PF_SASL:-0}" = 1 ]; then
+            stop_dovecot
+            start_dovecot
+        fi
         # `postfix start` creates the queue subdirectories itself.
         if pf start >>"$DIR/start.log" 2>&1 &&
            wait_greeting "$smtp_port"; then
@@ -282,6 +358,7 @@ PF_MAILDIR='$DIR/mail/inbox'
 PF_CAFILE='$DIR/certs/ca.pem'
 PF_IPV6=$ipv6
 PF_LOG='$DIR/maillog'
+PF_SASL=${PF_SASL:-0}
 EOF
             cat "$DIR/instance.env"
             return 0
@@ -311,6 +388,7 @@ children_of() {
 do_stop() {
     local pid i k kids alive=()
     [ -d "$DIR/etc" ] || return 0
+    stop_dovecot
     pid=$(master_pid) || return 0
     kids=$(children_of "$pid")
     # SIGTERM is what `postfix stop` sends too, but postfix-script then
