@@ -67,8 +67,9 @@ msg_date(char *buf, size_t size)
 
 /*
  * RFC 6532 section 3.2: with SMTPUTF8, header text may carry UTF-8 as it
- * is.  Text that could be taken for an encoded word, or that has a word
- * too long to fold, is left to RFC 2047 (valid in such a message too).
+ * is.  True for non-ASCII text that can be written so: text that could be
+ * taken for an encoded word, or has a word too long to fold, is left to
+ * RFC 2047 (valid in such a message too), and so is plain ASCII.
  */
 static int
 raw_utf8_ok(const char *s)

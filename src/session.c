@@ -746,20 +746,27 @@ mail_params(struct session *ss, struct buf *b)
 static int
 rcpt_params(struct session *ss, const struct mailbox *mb, struct buf *b)
 {
-	static const char *const notify[] = { "NEVER", "SUCCESS", "FAILURE",
-		"DELAY" };
+	static const struct {
+		unsigned flag;
+		const char *word;
+	} notify[] = {
+		{ DSN_NOTIFY_NEVER, "NEVER" },
+		{ DSN_NOTIFY_SUCCESS, "SUCCESS" },
+		{ DSN_NOTIFY_FAILURE, "FAILURE" },
+		{ DSN_NOTIFY_DELAY, "DELAY" },
+	};
+	const char *sep = " NOTIFY=";
 	struct buf orcpt;
 	char *a;
 	size_t i;
-	int bad = 0, sep = '=';
+	int bad = 0;
 
 	if (!ss->dsn)
 		return 0;
-	for (i = 0; i < 4; i++) {
-		if (ss->o->dsn_notify & (1u << i)) {
-			bad |= buf_addf(b, "%s%s", sep == '=' ? " NOTIFY=" :
-			    ",", notify[i]);
-			sep = ',';
+	for (i = 0; i < sizeof(notify) / sizeof(notify[0]); i++) {
+		if (ss->o->dsn_notify & notify[i].flag) {
+			bad |= buf_addf(b, "%s%s", sep, notify[i].word);
+			sep = ",";
 		}
 	}
 	buf_init(&orcpt, 4 * ORCPT_MAX);
