@@ -18,7 +18,7 @@ BATS      ?= bats
 -include config.mak.autogen
 -include config.mak
 
-DEPS := gnutls libgsasl libidn2
+DEPS := gnutls libgsasl libidn2 libmagic
 DEPS_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(DEPS))
 DEPS_LIBS   ?= $(shell $(PKG_CONFIG) --libs $(DEPS))
 
@@ -40,6 +40,8 @@ endif
 SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/encode.c src/addr.c src/spool.c src/conn.c src/tls.c src/net.c \
        src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c
+# MIME composition: parts, media types, whole-message input, charsets.
+SRCS += src/msgread.c src/attach.c src/mimetype.c src/rawmsg.c src/charset.c
 OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr
@@ -85,7 +87,8 @@ check-interop: all
 check-layers:
 	@bad=0; \
 	for pair in 'gnutls/:src/tls.c' 'gsasl.h:src/sasl.c' \
-		    'idn2.h:src/addr.c' 'sysexits.h:src/err.c'; do \
+		    'idn2.h:src/addr.c' 'sysexits.h:src/err.c' \
+		    'magic.h:src/mimetype.c'; do \
 		hdr=$${pair%%:*}; own=$${pair#*:}; \
 		for f in $$(grep -l "#include <$$hdr" src/*.c src/*.h); do \
 			[ "$$f" = "$$own" ] || { echo "$$f includes $$hdr (only $$own may)"; bad=1; }; \

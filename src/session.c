@@ -340,10 +340,8 @@ out:
 
 /* DATA, the message itself, and the final dot (RFC 5321 section 4.1.1.4). */
 static int
-data(struct session *ss, const struct msg_spec *spec, struct spool *body,
-    enum body_enc enc, struct err *e)
+data(struct session *ss, struct msg *m, struct err *e)
 {
-	struct msg m;
 	struct smtp_data d;
 	const char *p;
 	size_t n;
@@ -355,20 +353,15 @@ data(struct session *ss, const struct msg_spec *spec, struct spool *body,
 		return -1;
 	/* From here until the final dot, QUIT would be message text. */
 	ss->no_quit = 1;
-	if (msg_open(&m, spec, body, enc, e) < 0)
-		return -1;
 	smtp_data_init(&d);
 	for (;;) {
 		phase(ss, BLOCK_MS, "sending the message");
-		if (msg_read(&m, &p, &n, e) < 0 ||
-		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0)) {
-			msg_close(&m);
+		if (msg_read(m, &p, &n, e) < 0 ||
+		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0))
 			return -1;	/* no final dot: nothing is delivered */
-		}
 		if (n == 0)
 			break;
 	}
-	msg_close(&m);
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
 	if (smtp_data_end(&ss->smtp, &d, e) < 0 || expect(ss, 250, 0, e) < 0)
@@ -430,9 +423,10 @@ session_run(const struct options *o, const struct msg_spec *spec,
     struct deadline *dl, struct err *e)
 {
 	struct session ss;
-	enum body_enc enc;
-	int rc = -1;
+	struct msg m;
+	int rc = -1, opened = 0;
 
+	(void)body;	/* the message's parts are all in spec */
 	memset(&ss, 0, sizeof(ss));
 	ss.o = o;
 	ss.dl = dl;
@@ -448,12 +442,17 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	if (greeting(&ss, e) < 0 || ehlo(&ss, e) < 0 ||
 	    negotiate_tls(&ss, e) < 0)
 		goto out;
-	enc = msg_choose_encoding(body, ss.smtp.caps.flags & CAP_8BITMIME);
-	if (envelope(&ss, sender, enc == ENC_8BIT, e) < 0 ||
-	    data(&ss, spec, body, enc, e) < 0)
+	/* The encodings depend on the server: 8bit only with 8BITMIME. */
+	if (msg_open(&m, spec, ss.smtp.caps.flags & CAP_8BITMIME, e) < 0)
+		goto out;
+	opened = 1;
+	if (envelope(&ss, sender, msg_is_8bit(&m), e) < 0 ||
+	    data(&ss, &m, e) < 0)
 		goto out;
 	rc = 0;
 out:
+	if (opened)
+		msg_close(&m);
 	finish(&ss, e);
 	tls_ctx_free(ss.tls_ctx);
 	smtp_reply_release(&ss.reply);

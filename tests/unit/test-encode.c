@@ -151,7 +151,7 @@ test_qp(void)
 
 	one = qp(text, sizeof(text) - 1, 0);
 	CHECK_STR(one, "caf=C3=A9 =3D 1=20\n=46rom me\n=2Edot =09\n"
-	    "lone=0Dcr end=20");
+	    "lone=0Dcr end=20=\n");
 	/* any chunking gives the same output */
 	for (step = 1; step < 8; step++) {
 		chunked = qp(text, sizeof(text) - 1, step);
