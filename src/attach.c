@@ -52,6 +52,7 @@ choose_name(struct attach *a, const struct attach_opt *o, struct err *e)
 	const char *what = o->is_inline ? "--inline" : "--attach";
 	const char *name = base_name(o->name != NULL ? o->name : o->path);
 	char safe[512];
+	struct err bad;
 
 	printable(safe, sizeof(safe), name, strlen(name));
 	if (*name == '\0')
@@ -60,10 +61,11 @@ choose_name(struct attach *a, const struct attach_opt *o, struct err *e)
 	if (strlen(name) > ATTACH_NAME_MAX)
 		return err_set(e, E_USAGE, "%s: the name \"%s\" is longer "
 		    "than %d octets", what, safe, ATTACH_NAME_MAX);
-	if (addr_check_text(name, "attachment name", e) < 0)
-		return err_set(e, E_DATA, "%s %s: the name \"%s\" has control "
+	err_init(&bad);
+	if (addr_check_text(name, "attachment name", &bad) < 0)
+		return err_set(e, E_DATA, "%s: the name \"%s\" has control "
 		    "characters or is not UTF-8; give another with "
-		    "--attach-name", what, o->path, safe);
+		    "--attach-name", what, safe);
 	if (o->is_inline && !content_id_ok(name))
 		return err_set(e, E_USAGE, "--inline %s: \"%s\" cannot be a "
 		    "Content-ID (letters, digits, dots and !#$%%&'*+-/=?^_`{|}~"

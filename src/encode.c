@@ -239,22 +239,48 @@ word_len(const char *p)
 	return sp ? (size_t)(sp - p) : strlen(p);
 }
 
+/* RFC 5322 atext: may appear in a phrase without quoting. */
+static int
+atext_only(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    !strchr("!#$%&'*+-/=?^_`{|}~", s[i]))
+			return 0;
+	return 1;
+}
+
+/* In a phrase, a word that is not an atom is encoded too. */
+static int
+word_needs_encoding(const char *w, size_t n, int phrase)
+{
+	return needs_encoding(w, n) || (phrase && !atext_only(w, n));
+}
+
 /*
- * Unstructured text: words separated by single spaces, so runs of spaces
- * survive (an empty word is one more space).  Words that need encoding
- * are merged with following ones that need it too, across empty words,
- * and encoded together with the spaces between them: white space between
- * two adjacent encoded words vanishes when they are decoded.
+ * Words separated by single spaces, so runs of spaces survive in
+ * unstructured text (an empty word is one more space; in a phrase they
+ * carry no meaning and are dropped).  Words that need encoding are
+ * merged with following ones that need it too, across empty words, and
+ * encoded together with the spaces between them: white space between two
+ * adjacent encoded words vanishes when they are decoded.  Words that need
+ * none stay readable: fewer adjacent encoded words also means fewer
+ * chances for decoders that get that rule wrong (Python's address parser
+ * among them) to misplace a space.
  */
-void
-hdr_text(struct hdr *h, const char *text)
+static void
+put_words(struct hdr *h, const char *text, int phrase)
 {
 	const char *p = text, *q, *run_end;
 	size_t n;
 
 	for (;;) {
 		n = word_len(p);
-		if (n == 0 || !needs_encoding(p, n)) {
+		if (n == 0 && phrase) {
+			/* nothing: an extra space between words */
+		} else if (n == 0 || !word_needs_encoding(p, n, phrase)) {
 			hdr_word(h, p, n);
 		} else {
 			run_end = p + n;
@@ -262,12 +288,13 @@ hdr_text(struct hdr *h, const char *text)
 				while (*q == ' ')
 					q++;
 				n = word_len(q);
-				if (n == 0 || !needs_encoding(q, n))
+				if (n == 0 || !word_needs_encoding(q, n, phrase))
 					break;
 				run_end = q + n;
 				q = run_end;
 			}
-			hdr_encoded(h, p, (size_t)(run_end - p), 0, "", "");
+			hdr_encoded(h, p, (size_t)(run_end - p), phrase, "",
+			    "");
 			p = run_end;
 			n = 0;
 		}
@@ -277,9 +304,15 @@ hdr_text(struct hdr *h, const char *text)
 	}
 }
 
-/* RFC 5322 atext: may appear in a phrase without quoting. */
+void
+hdr_text(struct hdr *h, const char *text)
+{
+	put_words(h, text, 0);
+}
+
+/* Atoms separated by spaces: a phrase that needs no quoting. */
 static int
-phrase_atom_ok(const char *s)
+atext_only_spaced(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if (!isalnum((unsigned char)*s) && *s != ' ' &&
@@ -299,7 +332,7 @@ hdr_phrase(struct hdr *h, const char *name)
 	for (i = 0; i < n; i++)
 		if ((unsigned char)name[i] >= 0x80)
 			ascii = 0;
-	if (ascii && phrase_atom_ok(name) && !strstr(name, "=?") &&
+	if (ascii && atext_only_spaced(name) && !strstr(name, "=?") &&
 	    !strstr(name, "  ") && name[0] != ' ' && n > 0 &&
 	    name[n - 1] != ' ') {
 		for (p = name;; p = end + 1) {
@@ -322,7 +355,7 @@ hdr_phrase(struct hdr *h, const char *name)
 		hdr_word(h, quoted, o);
 		return;
 	}
-	hdr_encoded(h, name, n, 1, "", "");
+	put_words(h, name, 1);
 }
 
 void
