@@ -166,9 +166,92 @@ test_qp(void)
 	free(one);
 }
 
+static char *
+param(void (*fn)(struct hdr *, const char *, const char *), const char *v)
+{
+	struct buf b;
+	struct hdr h;
+
+	buf_init(&b, 1 << 20);
+	hdr_start(&h, &b, "Content-Disposition");
+	hdr_word(&h, "attachment", 10);
+	fn(&h, "filename", v);
+	CHECK(hdr_end(&h) == 0);
+	return buf_detach(&b);
+}
+
+static void
+test_params(void)
+{
+	char *s, name[400];
+	size_t i;
+
+	s = param(hdr_param_2231, "report.pdf");
+	CHECK_STR(s, "Content-Disposition: attachment; filename=\"report.pdf\"\n");
+	free(s);
+	s = param(hdr_param_2231, "a \"b\", c; d");
+	CHECK_STR(s, "Content-Disposition: attachment; "
+	    "filename=\"a \\\"b\\\", c; d\"\n");
+	free(s);
+	s = param(hdr_param_2231, "\xe2\x9c\x93.txt");
+	CHECK_STR(s, "Content-Disposition: attachment; "
+	    "filename*=utf-8''%E2%9C%93.txt\n");
+	free(s);
+	s = param(hdr_param_2047, "\xe2\x9c\x93.txt");
+	CHECK_STR(s, "Content-Disposition: attachment; "
+	    "filename=\"=?utf-8?b?4pyTLnR4dA==?=\"\n");
+	free(s);
+	/* long names: continuations, never a character cut in two */
+	for (i = 0; i + 2 < sizeof(name); i += 2) {
+		name[i] = (char)0xc3;
+		name[i + 1] = (char)0xa9;
+	}
+	name[i] = '\0';
+	s = param(hdr_param_2231, name);
+	CHECK(lines_within(s, 78));
+	CHECK(strstr(s, "filename*0*=utf-8''%C3%A9") != NULL);
+	CHECK(strstr(s, "%C3;") == NULL && strstr(s, "*=%A9") == NULL);
+	free(s);
+	s = param(hdr_param_2047, name);
+	CHECK(lines_within(s, 78));
+	CHECK(encoded_words_within(s));
+	free(s);
+	s = param(hdr_param, "=_boundary");
+	CHECK_STR(s, "Content-Disposition: attachment; "
+	    "filename=\"=_boundary\"\n");
+	free(s);
+	CHECK(mime_is_token("utf-8") && !mime_is_token("a b") &&
+	    !mime_is_token("") && !mime_is_token("x=y"));
+}
+
+static void
+test_eol(void)
+{
+	static const char in[] = "a\nb\r\nc\rd\r";
+	char out[64];
+	struct eol e;
+	size_t n, i;
+
+	eol_init(&e);
+	n = eol_crlf(&e, in, sizeof(in) - 1, out);
+	n += eol_finish(&e, out + n);
+	CHECK(n == 12 && memcmp(out, "a\r\nb\r\nc\r\nd\r\n", 12) == 0);
+	/* cut anywhere, even between CR and LF: the same count */
+	for (i = 0; i < sizeof(in); i++) {
+		eol_init(&e);
+		n = eol_crlf(&e, in, i, NULL);
+		n += eol_crlf(&e, in + i, sizeof(in) - 1 - i, NULL);
+		CHECK(n + eol_finish(&e, NULL) == 12);
+	}
+	eol_init(&e);
+	CHECK(eol_finish(&e, NULL) == 0);
+}
+
 int
 main(void)
 {
+	test_params();
+	test_eol();
 	test_subjects();
 	test_phrases();
 	test_qp();
