@@ -52,7 +52,7 @@ UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/rawmsg.o src/spool.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
-	check-banned demo bench install uninstall install-sendmail clean \
+	check-banned demo bench bench-attach install uninstall install-sendmail clean \
 	configure lint-man
 
 all: smtpsend
@@ -110,6 +110,10 @@ demo: all
 
 bench: all
 	@bash bench/run.sh
+
+# One 256 MiB attachment to Postfix's smtp-sink: smtpsend vs curl vs msmtp.
+bench-attach: all
+	@bash bench/attach.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
