@@ -39,7 +39,8 @@ endif
 
 SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/encode.c src/addr.c src/spool.c src/conn.c src/tls.c src/net.c \
-       src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c
+       src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c \
+       src/creds.c src/secret.c src/netrc.c src/tlscache.c
 # MIME composition: parts, media types, whole-message input, charsets.
 SRCS += src/msgread.c src/attach.c src/mimetype.c src/rawmsg.c src/charset.c
 OBJS = $(SRCS:.c=.o)

@@ -2,6 +2,7 @@
  * Command-line parsing.  Long options carry the contract (design.md
  * section 2); short options follow mail(1) and sendmail habits.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -22,7 +23,12 @@
 enum {
 	OPT_HOST = 256, OPT_PORT, OPT_HELO, OPT_TIMEOUT, OPT_TLS, OPT_CAFILE,
 	OPT_INSECURE, OPT_ENVELOPE_FROM, OPT_TO, OPT_BODY_FILE, OPT_PRINT,
-	OPT_HELP, OPT_VERSION
+	OPT_HELP, OPT_VERSION,
+	/* credentials and TLS identity */
+	OPT_PASSWORD_FILE, OPT_PASSWORD_FD, OPT_PASSWORD_ENV, OPT_PASSWORD_CMD,
+	OPT_AUTH, OPT_OAUTH2_TOKEN_CMD, OPT_SASL_SERVICE, OPT_CERT, OPT_KEY,
+	OPT_CERT_PASSWORD_FILE, OPT_TLS_PIN, OPT_TLS_SERVERNAME, OPT_TLS_MIN,
+	OPT_TLS_PRIORITY, OPT_TLS_SESSION_CACHE, OPT_SERVERINFO
 };
 
 /* MIME composition and whole-message input (values apart from the above). */
@@ -63,10 +69,36 @@ static const struct option longopts[] = {
 	{ "print", no_argument, NULL, OPT_PRINT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "password-fd", required_argument, NULL, OPT_PASSWORD_FD },
+	{ "password-env", required_argument, NULL, OPT_PASSWORD_ENV },
+	{ "password-cmd", required_argument, NULL, OPT_PASSWORD_CMD },
+	{ "auth", required_argument, NULL, OPT_AUTH },
+	{ "oauth2-token-cmd", required_argument, NULL, OPT_OAUTH2_TOKEN_CMD },
+	{ "sasl-service", required_argument, NULL, OPT_SASL_SERVICE },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "cert-password-file", required_argument, NULL,
+	    OPT_CERT_PASSWORD_FILE },
+	{ "tls-pin", required_argument, NULL, OPT_TLS_PIN },
+	{ "tls-servername", required_argument, NULL, OPT_TLS_SERVERNAME },
+	{ "tls-min", required_argument, NULL, OPT_TLS_MIN },
+	{ "tls-priority", required_argument, NULL, OPT_TLS_PRIORITY },
+	{ "tls-session-cache", required_argument, NULL,
+	    OPT_TLS_SESSION_CACHE },
+	{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
+
+static int ident_option(int c, const char *arg, struct options *o,
+    struct err *e);
+static int tls_option(int c, const char *arg, struct options *o,
+    struct err *e);
+static int mime_option(int c, const char *arg, struct options *o,
+    struct err *e);
 
 static const char *const tls_names[] = { "auto", "starttls", "implicit",
 	"none" };
@@ -94,6 +126,23 @@ cli_usage(void)
 "      --tls MODE          auto, starttls, implicit or none (default auto)\n"
 "      --cafile FILE       trust these CA certificates, not the system's\n"
 "      --insecure          do not verify the server certificate (unsafe)\n"
+"      --tls-pin sha256//B64  require this server public key (repeatable)\n"
+"      --tls-servername NAME  name for SNI and the certificate check\n"
+"      --tls-min 1.2|1.3   lowest TLS version accepted\n"
+"      --tls-priority STR  GnuTLS priority string\n"
+"      --tls-session-cache DIR  keep TLS sessions here to resume them\n"
+"Client identity:\n"
+"      --cert FILE|URI     client certificate (PEM, DER, PKCS#12, pkcs11:)\n"
+"      --key FILE          its private key (PEM or DER, may be encrypted)\n"
+"      --cert-password-file FILE  password of the key or PKCS#12 file\n"
+"Authentication:\n"
+"  -u, --user NAME         log in as NAME (SASL)\n"
+"      --password-file FILE, --password-fd N, --password-env VAR,\n"
+"      --password-cmd CMD  where the password comes from (else ~/.netrc,\n"
+"                          else a prompt on the terminal)\n"
+"      --auth MECH[,MECH]  mechanisms to use, in order (default: the best)\n"
+"      --oauth2-token-cmd CMD  OAuth 2.0 token for XOAUTH2/OAUTHBEARER\n"
+"      --sasl-service NAME service for GSSAPI (default smtp)\n"
 "Envelope and headers:\n"
 "  -f, --from ADDR         From: header and envelope sender\n"
 "      --envelope-from ADDR  envelope sender only (<> for none)\n"
@@ -117,6 +166,7 @@ cli_usage(void)
 "  -i, -oi                 accepted (a lone dot never ends the input)\n"
 "Output:\n"
 "      --print             write the message to standard output, do not send\n"
+"      --serverinfo        show what the server offers; send nothing\n"
 "  -v, --verbose           show the SMTP conversation (secrets hidden)\n"
 "  -q, --quiet             no warnings\n"
 "      --help              this help\n"
@@ -170,6 +220,136 @@ check_utf8_local(const struct mailbox *v, size_t n, const char *what,
 			    "local part, which needs SMTPUTF8 (not supported "
 			    "yet)", what, v[i].local, v[i].domain);
 	return 0;
+}
+
+/*
+ * "sha256//" and the base64 of a SHA-256 digest (44 characters, one '='):
+ * the form curl and our --serverinfo print.
+ */
+static int
+check_pin(const char *s, struct err *e)
+{
+	const char *b = s + 8;
+	size_t i;
+
+	if (strncmp(s, "sha256//", 8) != 0 || strlen(b) != 44 || b[43] != '=')
+		goto bad;
+	for (i = 0; i < 43; i++)
+		if (!isalnum((unsigned char)b[i]) && b[i] != '+' && b[i] != '/')
+			goto bad;
+	return 0;
+bad:
+	return err_set(e, E_USAGE, "--tls-pin: \"%s\" is not of the form "
+	    "sha256//BASE64 (see --serverinfo)", s);
+}
+
+/* MECH[,MECH...]: SASL names are upper-case letters, digits, - and _. */
+static int
+check_mech_list(const char *s, struct err *e)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+		    *p != ',')
+			return err_set(e, E_USAGE, "--auth: \"%s\" is not a "
+			    "comma-separated list of SASL mechanisms", s);
+	if (*s == '\0')
+		return err_set(e, E_USAGE, "--auth: empty list");
+	return 0;
+}
+
+static int
+set_password_source(const char **slot, const char *arg, struct options *o,
+    struct err *e)
+{
+	if (o->password_file || o->password_env || o->password_cmd ||
+	    o->password_fd >= 0)
+		return err_set(e, E_USAGE, "give at most one of --password-file, "
+		    "--password-fd, --password-env and --password-cmd");
+	*slot = arg;
+	return 0;
+}
+
+/* Options of the credentials and TLS identity groups. */
+static int
+ident_option(int c, const char *arg, struct options *o, struct err *e)
+{
+	const char *fd_src = NULL;
+
+	switch (c) {
+	case 'u':
+		o->user = arg;
+		return addr_check_text(arg, "--user", e);
+	case OPT_PASSWORD_FILE:
+		return set_password_source(&o->password_file, arg, o, e);
+	case OPT_PASSWORD_ENV:
+		return set_password_source(&o->password_env, arg, o, e);
+	case OPT_PASSWORD_CMD:
+		return set_password_source(&o->password_cmd, arg, o, e);
+	case OPT_PASSWORD_FD:
+		if (set_password_source(&fd_src, arg, o, e) < 0)
+			return -1;
+		return parse_int(arg, 0, INT_MAX, "--password-fd",
+		    &o->password_fd, e);
+	case OPT_AUTH:
+		o->auth = arg;
+		return check_mech_list(arg, e);
+	case OPT_OAUTH2_TOKEN_CMD:
+		o->oauth2_token_cmd = arg;
+		return 0;
+	case OPT_SASL_SERVICE:
+		o->sasl_service = arg;
+		return addr_check_text(arg, "--sasl-service", e);
+	case OPT_CERT:
+		o->cert = arg;
+		return 0;
+	case OPT_KEY:
+		o->key = arg;
+		return 0;
+	case OPT_CERT_PASSWORD_FILE:
+		o->cert_password_file = arg;
+		return 0;
+	default:
+		return tls_option(c, arg, o, e);
+	}
+}
+
+static int
+tls_option(int c, const char *arg, struct options *o, struct err *e)
+{
+	switch (c) {
+	case OPT_TLS_PIN:
+		if (check_pin(arg, e) < 0)
+			return -1;
+		o->tls_pins = xreallocarray(o->tls_pins, o->ntls_pins + 1,
+		    sizeof(*o->tls_pins));
+		o->tls_pins[o->ntls_pins++] = arg;
+		return 0;
+	case OPT_TLS_SERVERNAME:
+		o->tls_servername = arg;
+		return addr_check_text(arg, "--tls-servername", e);
+	case OPT_TLS_MIN:
+		if (strcmp(arg, "1.2") == 0)
+			o->tls_min = 12;
+		else if (strcmp(arg, "1.3") == 0)
+			o->tls_min = 13;
+		else
+			return err_set(e, E_USAGE, "--tls-min: \"%s\" is not "
+			    "1.2 or 1.3", arg);
+		return 0;
+	case OPT_TLS_PRIORITY:
+		o->tls_priority = arg;
+		return 0;
+	case OPT_TLS_SESSION_CACHE:
+		o->tls_session_cache = arg;
+		return 0;
+	case OPT_SERVERINFO:
+		o->serverinfo = 1;
+		return 0;
+	default:
+		return mime_option(c, arg, o, e);
+	}
 }
 
 /*
@@ -456,6 +636,21 @@ mime_check(struct options *o, struct err *e)
 	return 0;
 }
 
+/* Combinations that cannot work, found before anything is read. */
+static int
+check_ident(const struct options *o, struct err *e)
+{
+	if (o->key != NULL && o->cert == NULL)
+		return err_set(e, E_USAGE, "--key needs --cert");
+	if (o->cert_password_file != NULL && o->cert == NULL)
+		return err_set(e, E_USAGE, "--cert-password-file needs --cert");
+	if (o->tls == TLS_NONE && (o->cert || o->ntls_pins ||
+	    o->tls_servername || o->tls_session_cache))
+		return err_set(e, E_USAGE, "--tls none contradicts the TLS "
+		    "options given");
+	return 0;
+}
+
 static int
 one_option(int c, const char *arg, struct options *o, struct err *e)
 {
@@ -517,7 +712,7 @@ one_option(int c, const char *arg, struct options *o, struct err *e)
 		o->quiet = 1;
 		return 0;
 	default:
-		return mime_option(c, arg, o, e);
+		return ident_option(c, arg, o, e);
 	}
 }
 
@@ -531,8 +726,10 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 	o->timeout_s = 100;
 	o->family = AF_UNSPEC;
 	o->tls = TLS_AUTO;
+	o->password_fd = -1;
+	o->sasl_service = "smtp";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "46f:c:b:s:vqa:H:tio:", longopts,
+	while ((c = getopt_long(argc, argv, "46f:c:b:s:vqu:a:H:tio:", longopts,
 	    NULL)) != -1) {
 		if (c == OPT_HELP) {
 			cli_usage();
@@ -556,9 +753,10 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 		if (addr_parse_list(argv[i], "recipient", &o->to, &o->nto,
 		    e) < 0)
 			return -1;
-	if (mime_check(o, e) < 0)
+	if (check_ident(o, e) < 0 || mime_check(o, e) < 0)
 		return -1;
-	if (o->nto + o->ncc + o->nbcc == 0 && !o->print && !o->read_rcpt)
+	if (o->nto + o->ncc + o->nbcc == 0 && !o->print && !o->serverinfo &&
+	    !o->read_rcpt)
 		return err_set(e, E_USAGE,
 		    "no recipients given; try 'smtpsend --help'");
 	if (o->port == 0)
@@ -593,6 +791,7 @@ options_release(struct options *o)
 	release_list(o->to, o->nto);
 	release_list(o->cc, o->ncc);
 	release_list(o->bcc, o->nbcc);
+	free(o->tls_pins);
 	release_list(o->reply_to, o->nreply_to);
 	free(o->parts);
 	free(o->headers);

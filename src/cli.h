@@ -12,6 +12,7 @@
 #include "attach.h"
 #include "msg.h"
 
+struct creds;
 struct err;
 
 enum tls_mode { TLS_AUTO, TLS_STARTTLS, TLS_IMPLICIT, TLS_NONE };
@@ -49,6 +50,26 @@ struct options {
 	int print;
 	int verbose;
 	int quiet;
+	/* Credentials and TLS identity (see secret.h, sasl.h, tls.h). */
+	const char *user;		/* -u: SASL authentication identity */
+	const char *password_file;
+	int password_fd;		/* -1 = none */
+	const char *password_env;
+	const char *password_cmd;
+	const char *auth;		/* --auth MECH[,MECH...] */
+	const char *oauth2_token_cmd;
+	const char *sasl_service;	/* default "smtp" */
+	const char *cert;		/* file or pkcs11: URI */
+	const char *key;
+	const char *cert_password_file;
+	const char **tls_pins;		/* "sha256//BASE64" each */
+	size_t ntls_pins;
+	const char *tls_servername;
+	int tls_min;			/* 0, 12 or 13 */
+	const char *tls_priority;
+	const char *tls_session_cache;	/* directory */
+	int serverinfo;
+	struct creds *creds;		/* gathered by main before connecting */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_VERSION };

@@ -17,6 +17,7 @@
 #include "attach.h"
 #include "charset.h"
 #include "cli.h"
+#include "creds.h"
 #include "deadline.h"
 #include "err.h"
 #include "log.h"
@@ -304,6 +305,28 @@ print_message(const struct msg_spec *spec, struct err *e)
 	return rc;
 }
 
+/* --serverinfo: no message, no credentials; just look at the server. */
+static int
+run_serverinfo(struct options *o, struct creds *creds, struct err *e)
+{
+	struct deadline dl;
+	char *self_name = NULL;
+	int rc;
+
+	deadline_init(&dl, (int64_t)o->timeout_s * 1000);
+	alarm((unsigned)o->timeout_s + 1);
+	if (creds_load(o, creds, &dl, e) < 0)
+		return -1;
+	o->creds = creds;
+	if (o->helo == NULL) {
+		deadline_phase(&dl, "looking up this host's name", 5000);
+		self_name = net_self_name(&dl);
+	}
+	rc = session_serverinfo(o, self_name, &dl, e);
+	free(self_name);
+	return rc;
+}
+
 static int
 run(struct options *o, struct err *e)
 {
@@ -312,8 +335,16 @@ run(struct options *o, struct err *e)
 	struct msg_spec spec;
 	char *self_name = NULL;
 	const struct mailbox *sender;
+	struct creds creds;
 	int rc = -1;
 
+	memset(&creds, 0, sizeof(creds));
+	if (o->serverinfo) {
+		rc = run_serverinfo(o, &creds, e);
+		creds_release(&creds);
+		o->creds = NULL;
+		return rc;
+	}
 	deadline_init(&dl, (int64_t)o->timeout_s * 1000);
 	alarm((unsigned)o->timeout_s + 1);
 	memset(&in, 0, sizeof(in));
@@ -335,12 +366,18 @@ run(struct options *o, struct err *e)
 	/* Whatever can be wrong with the message shows before connecting. */
 	if (msg_check(&spec, e) < 0)
 		goto out;
-	if (o->print)
+	if (o->print) {
 		rc = print_message(&spec, e);
-	else
-		rc = session_run(o, &spec, sender, &in.body, self_name, &dl,
-		    e);
+		goto out;
+	}
+	/* Secrets and key files are read and checked before connecting. */
+	if (creds_load(o, &creds, &dl, e) < 0)
+		goto out;
+	o->creds = &creds;
+	rc = session_run(o, &spec, sender, &in.body, self_name, &dl, e);
 out:
+	creds_release(&creds);
+	o->creds = NULL;
 	inputs_release(&in);
 	free(self_name);
 	return rc;

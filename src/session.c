@@ -7,17 +7,21 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "cli.h"
 #include "conn.h"
+#include "creds.h"
 #include "deadline.h"
 #include "err.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "sasl.h"
 #include "session.h"
 #include "smtp.h"
 #include "spool.h"
 #include "tls.h"
+#include "tlscache.h"
 #include "xmalloc.h"
 
 /* RFC 5321 section 4.5.3.2 limits, each capped by --timeout. */
@@ -30,6 +34,8 @@
 #define BLOCK_MS	180000
 #define DOT_MS		600000
 #define QUIT_MS		2000
+#define AUTH_MS		300000
+#define AUTH_ROUNDS_MAX	16	/* more 334s than any mechanism needs */
 
 struct session {
 	const struct options *o;
@@ -40,6 +46,8 @@ struct session {
 	struct tls_ctx *tls_ctx;
 	char *verify_name;	/* A-label host name or IP literal */
 	int host_is_ip;
+	char *tls_name;		/* name the certificate must carry (SNI) */
+	int tls_name_is_ip;
 	int loopback;		/* the connected peer is a loopback address */
 	int connected;
 	int no_quit;		/* the stream is not fit for a QUIT */
@@ -123,32 +131,137 @@ resolve_and_connect(struct session *ss, struct err *e)
 	return 0;
 }
 
+/* The name to verify and send as SNI: --tls-servername, else --host. */
+static int
+choose_tls_name(struct session *ss, struct err *e)
+{
+	const char *n = ss->o->tls_servername;
+	unsigned char ip[sizeof(struct in6_addr)];
+
+	if (ss->tls_name != NULL)
+		return 0;
+	if (n == NULL) {
+		ss->tls_name = xstrdup(ss->verify_name);
+		ss->tls_name_is_ip = ss->host_is_ip;
+		return 0;
+	}
+	ss->tls_name_is_ip = inet_pton(AF_INET, n, ip) == 1 ||
+	    inet_pton(AF_INET6, n, ip) == 1;
+	if (ss->tls_name_is_ip) {
+		ss->tls_name = xstrdup(n);
+		return 0;
+	}
+	return addr_domain_ascii(n, "--tls-servername", &ss->tls_name, e);
+}
+
+/* Which saved TLS session belongs to this server and client identity. */
+static char *
+cache_key(const struct session *ss)
+{
+	const struct options *o = ss->o;
+
+	return xasprintf("smtpsend tls session 1\n%s\n%d\n%s\n%s\n%s\n%s",
+	    ss->verify_name, o->port, ss->tls_name, o->cert ? o->cert : "",
+	    o->key ? o->key : "", o->cafile ? o->cafile : "");
+}
+
+static void
+load_tls_session(struct session *ss)
+{
+	struct buf data;
+	char *key;
+
+	if (ss->o->tls_session_cache == NULL)
+		return;
+	buf_init(&data, TLSCACHE_MAX);
+	key = cache_key(ss);
+	if (tlscache_load(ss->o->tls_session_cache, key, &data))
+		tls_ctx_set_resume(ss->tls_ctx, data.data, data.len);
+	else
+		tls_ctx_set_resume(ss->tls_ctx, NULL, 0);
+	buf_wipe(&data);
+	free(key);
+}
+
+/* Keep the session for the next run (--tls-session-cache). */
+static void
+save_tls_session(struct session *ss)
+{
+	struct buf data;
+	struct err ignored;
+	char *key;
+
+	if (ss->o->tls_session_cache == NULL || !ss->connected ||
+	    ss->conn->tls == NULL)
+		return;
+	buf_init(&data, TLSCACHE_MAX);
+	err_init(&ignored);
+	if (tls_session_data(ss->conn->tls, &data) == 0) {
+		key = cache_key(ss);
+		if (tlscache_store(ss->o->tls_session_cache, key, data.data,
+		    data.len, &ignored) < 0)
+			log_warn("%s", ignored.msg);
+		free(key);
+	}
+	buf_wipe(&data);
+}
+
 static int
 start_tls(struct session *ss, struct err *e)
 {
-	struct tls_opts to = { ss->o->cafile, ss->o->insecure };
 	struct tls *t;
 
-	if (ss->tls_ctx == NULL && tls_ctx_new(&ss->tls_ctx, &to, e) < 0)
+	if (creds_tls_ctx(ss->o, ss->o->creds, &ss->tls_ctx, e) < 0 ||
+	    choose_tls_name(ss, e) < 0)
 		return -1;
+	load_tls_session(ss);
 	phase(ss, STARTTLS_MS, "TLS handshake");
-	if (tls_start(&t, ss->tls_ctx, ss->conn->fd, ss->verify_name,
-	    ss->host_is_ip ? NULL : ss->verify_name, ss->dl, e) < 0) {
+	if (tls_start(&t, ss->tls_ctx, ss->conn->fd, ss->tls_name,
+	    ss->tls_name_is_ip ? NULL : ss->tls_name, ss->dl, e) < 0) {
 		ss->no_quit = 1;	/* the stream is in an unknown state */
 		return -1;
 	}
 	conn_start_tls(ss->conn, t);
+	if (ss->o->tls_session_cache != NULL)
+		log_info("TLS session %s", tls_resumed(t) ? "resumed from the "
+		    "cache" : "not resumed (full handshake)");
 	if (ss->o->insecure)
 		log_warn("--insecure: the server's certificate was NOT "
 		    "verified; anyone on the path could read this session");
 	return 0;
 }
 
+/*
+ * A TLS 1.3 server that refuses our client certificate (or wanted one)
+ * may just hang up after the handshake (RFC 8446 section 4.4.2.4): when
+ * the first reply over TLS never comes and the server had asked for a
+ * certificate, say so instead of "connection closed".
+ */
+static int
+tls_refusal(struct session *ss, const struct err *first, struct err *e)
+{
+	if (first->kind == E_TEMPFAIL && !first->timed_out &&
+	    ss->conn->tls != NULL && tls_cert_requested(ss->conn->tls))
+		return err_set(e, E_NOPERM, "%s: the server closed the "
+		    "connection after asking for a client certificate: %s",
+		    ss->phase, ss->tls_ctx && tls_ctx_has_cert(ss->tls_ctx) ?
+		    "it did not accept ours" : "it requires one (--cert)");
+	if (e->kind == E_OK)
+		*e = *first;
+	return -1;
+}
+
 static int
 greeting(struct session *ss, struct err *e)
 {
+	struct err first;
+
 	phase(ss, GREETING_MS, "greeting");
-	return expect(ss, 220, 0, e);
+	if (ss->conn->tls == NULL)
+		return expect(ss, 220, 0, e);
+	err_init(&first);
+	return expect(ss, 220, 0, &first) == 0 ? 0 :
+	    tls_refusal(ss, &first, e);
 }
 
 /* EHLO, falling back to HELO when the server does not know it. */
@@ -178,6 +291,8 @@ ehlo(struct session *ss, struct err *e)
 static int
 starttls(struct session *ss, struct err *e)
 {
+	struct err first;
+
 	phase(ss, STARTTLS_MS, "STARTTLS");
 	if (smtp_cmd(&ss->smtp, e, "STARTTLS") < 0 ||
 	    smtp_flush(&ss->smtp, e) < 0 || expect(ss, 220, 0, e) < 0)
@@ -196,7 +311,8 @@ starttls(struct session *ss, struct err *e)
 	if (start_tls(ss, e) < 0)
 		return -1;
 	memset(&ss->smtp.caps, 0, sizeof(ss->smtp.caps));
-	return ehlo(ss, e);
+	err_init(&first);
+	return ehlo(ss, &first) == 0 ? 0 : tls_refusal(ss, &first, e);
 }
 
 /* TLS policy (design.md section 5). */
@@ -219,6 +335,158 @@ negotiate_tls(struct session *ss, struct err *e)
 	log_info("server does not offer STARTTLS; continuing in clear on "
 	    "the loopback interface");
 	return 0;
+}
+
+/* Fill the SASL view of our credentials. */
+static void
+sasl_creds_of(const struct session *ss, struct sasl_creds *sc)
+{
+	const struct creds *c = ss->o->creds;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->user = c->user;
+	sc->password = c->password.data;
+	sc->token = c->token.data;
+	sc->have_cert = ss->tls_ctx != NULL && tls_ctx_has_cert(ss->tls_ctx);
+	sc->service = ss->o->sasl_service;
+	sc->host = ss->tls_name ? ss->tls_name : ss->verify_name;
+	sc->port = ss->o->port;
+}
+
+/* Abandon an exchange half-way (RFC 4954 section 4: a lone "*"). */
+static void
+auth_cancel(struct session *ss)
+{
+	struct err ignored;
+
+	err_init(&ignored);
+	if (smtp_cmd(&ss->smtp, &ignored, "*") == 0 &&
+	    smtp_flush(&ss->smtp, &ignored) == 0)
+		smtp_read_reply(&ss->smtp, &ss->reply, &ignored);
+}
+
+/* Judge the reply that ends an AUTH exchange. */
+static int
+auth_outcome(struct session *ss, struct sasl *s, const char *mech,
+    struct err *e)
+{
+	char summary[1024];
+
+	if (ss->reply.code == 235) {
+		/* SCRAM, GSSAPI: a 235 before the server's proof is a forgery. */
+		if (sasl_mutual(s) && !sasl_finished(s))
+			return err_set(e, E_NOPERM, "AUTH %s: the server "
+			    "accepted without proving it knows the password",
+			    mech);
+		log_info("authenticated%s%s with %s", ss->o->creds->user ?
+		    " as " : "", ss->o->creds->user ? ss->o->creds->user : "",
+		    mech);
+		return 0;
+	}
+	smtp_reply_summary(&ss->reply, summary, sizeof(summary));
+	e->smtp_code = ss->reply.code;
+	if (ss->reply.code / 100 == 4)
+		return err_set(e, E_TEMPFAIL, "%s: %s", ss->phase, summary);
+	if (ss->reply.code / 100 == 5)
+		return err_set(e, E_NOPERM, "%s: authentication failed: %s",
+		    ss->phase, summary);
+	return err_set(e, E_PROTOCOL, "%s: unexpected reply: %s", ss->phase,
+	    summary);
+}
+
+/*
+ * RFC 4954: "AUTH mech [initial-response]", then a 334 challenge and a
+ * response line per round until 235 (or a refusal).  Every line we send
+ * after the mechanism name goes through smtp_cmd_secret: never shown.
+ */
+static int
+sasl_exchange(struct session *ss, const char *mech,
+    const struct sasl_creds *sc, const struct sasl_cb *cb, struct err *e)
+{
+	struct sasl *s = NULL;
+	struct buf msg;
+	char shown[64];
+	int rc = -1, rounds = 0;
+
+	buf_init(&msg, SASL_MSG_MAX);
+	phase(ss, AUTH_MS, "AUTH %s", mech);
+	if (sasl_begin(&s, mech, sc, cb, &msg, e) < 0)
+		goto out;
+	snprintf(shown, sizeof(shown), "AUTH %s ", mech);
+	if ((sasl_client_first(mech) ? smtp_cmd_secret(&ss->smtp, shown,
+	    msg.data, msg.len, e) : smtp_cmd(&ss->smtp, e, "AUTH %s", mech)) <
+	    0 || smtp_flush(&ss->smtp, e) < 0 ||
+	    smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+		goto out;
+	while (ss->reply.code == 334) {
+		if (++rounds > AUTH_ROUNDS_MAX) {
+			err_set(e, E_PROTOCOL, "%s: too many challenges",
+			    ss->phase);
+			auth_cancel(ss);
+			goto out;
+		}
+		if (sasl_step(s, ss->reply.text.data ? ss->reply.text.data :
+		    "", &msg, e) < 0) {
+			auth_cancel(ss);
+			goto out;
+		}
+		if (smtp_cmd_secret(&ss->smtp, "", msg.data ? msg.data : "",
+		    msg.len, e) < 0 || smtp_flush(&ss->smtp, e) < 0 ||
+		    smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+			goto out;
+	}
+	rc = auth_outcome(ss, s, mech, e);
+out:
+	buf_wipe(&msg);
+	sasl_end(s);
+	/* The write buffer held the credentials: leave nothing behind. */
+	explicit_bzero(ss->conn->wbuf, sizeof(ss->conn->wbuf));
+	return rc;
+}
+
+/*
+ * AUTH (RFC 4954) when credentials were asked for.  Never in clear to a
+ * host that is not on the loopback interface (design.md section 5).
+ */
+static int
+authenticate(struct session *ss, struct err *e)
+{
+	const struct creds *c = ss->o->creds;
+	unsigned char cbdata[TLS_CB_MAX];
+	struct sasl_cb cb = { SASL_CB_NONE, cbdata, 0 };
+	struct sasl_creds sc;
+	const char *mech;
+
+	if (c == NULL || !c->want_auth)
+		return 0;
+	phase(ss, AUTH_MS, "AUTH");
+	if (ss->conn->tls == NULL && !ss->loopback)
+		return err_set(e, E_NOPERM, "AUTH: refusing to send "
+		    "credentials to %s over an unencrypted connection; use "
+		    "--tls starttls, or --tls implicit (port 465)",
+		    ss->o->host);
+	if (!(ss->smtp.caps.flags & CAP_AUTH))
+		return err_set(e, E_UNAVAIL, "AUTH: %s does not offer "
+		    "authentication%s", ss->o->host, ss->conn->tls ? "" :
+		    " before TLS (try --tls starttls)");
+	if (ss->conn->tls != NULL) {
+		switch (tls_channel_binding(ss->conn->tls, cbdata,
+		    sizeof(cbdata), &cb.len)) {
+		case TLS_CB_UNIQUE:
+			cb.type = SASL_CB_TLS_UNIQUE;
+			break;
+		case TLS_CB_EXPORTER:
+			cb.type = SASL_CB_TLS_EXPORTER;
+			break;
+		case TLS_CB_NONE:
+			break;
+		}
+	}
+	sasl_creds_of(ss, &sc);
+	if (sasl_choose(ss->smtp.caps.auth, ss->o->auth, &sc,
+	    cb.type != SASL_CB_NONE, &mech, e) < 0)
+		return -1;
+	return sasl_exchange(ss, mech, &sc, &cb, e);
 }
 
 static int
@@ -440,7 +708,7 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	    && start_tls(&ss, e) < 0)
 		goto out;
 	if (greeting(&ss, e) < 0 || ehlo(&ss, e) < 0 ||
-	    negotiate_tls(&ss, e) < 0)
+	    negotiate_tls(&ss, e) < 0 || authenticate(&ss, e) < 0)
 		goto out;
 	/* The encodings depend on the server: 8bit only with 8BITMIME. */
 	if (msg_open(&m, spec, ss.smtp.caps.flags & CAP_8BITMIME, e) < 0)
@@ -453,10 +721,103 @@ session_run(const struct options *o, const struct msg_spec *spec,
 out:
 	if (opened)
 		msg_close(&m);
+	save_tls_session(&ss);
 	finish(&ss, e);
-	tls_ctx_free(ss.tls_ctx);
 	smtp_reply_release(&ss.reply);
 	free(ss.verify_name);
+	free(ss.tls_name);
+	free(ss.conn);
+	return rc;
+}
+
+/* The EHLO keywords as the server listed them, one per line. */
+static void
+info_caps(struct buf *out, const char *when, const struct smtp_reply *r)
+{
+	const char *line = r->text.data ? strchr(r->text.data, '\n') : NULL;
+	const char *next;
+	char safe[SMTP_LINE_MAX];
+	size_t n;
+
+	buf_addf(out, "Capabilities %s:\n", when);
+	if (line == NULL)
+		buf_adds(out, "  (none)\n");
+	while (line != NULL) {
+		line++;
+		next = strchr(line, '\n');
+		n = next ? (size_t)(next - line) : strlen(line);
+		buf_addf(out, "  %s\n", printable(safe, sizeof(safe), line, n));
+		line = next;
+	}
+}
+
+static void
+info_header(struct session *ss, struct buf *out)
+{
+	char summary[1024];
+
+	buf_addf(out, "Server: %s port %d%s\n", ss->o->host, ss->o->port,
+	    ss->loopback ? " (loopback)" : "");
+	buf_addf(out, "Greeting: %s\n", smtp_reply_summary(&ss->reply,
+	    summary, sizeof(summary)));
+}
+
+/* Everything after the greeting, for session_serverinfo(). */
+static int
+serverinfo_steps(struct session *ss, struct buf *out, struct err *e)
+{
+	if (greeting(ss, e) < 0)
+		return -1;
+	info_header(ss, out);
+	if (ehlo(ss, e) < 0)
+		return -1;
+	info_caps(out, ss->conn->tls ? "(over TLS)" : "before TLS",
+	    &ss->reply);
+	if (ss->conn->tls == NULL && ss->o->tls != TLS_NONE &&
+	    (ss->smtp.caps.flags & CAP_STARTTLS)) {
+		if (starttls(ss, e) < 0)
+			return -1;
+		info_caps(out, "after STARTTLS", &ss->reply);
+	}
+	if (ss->conn->tls != NULL)
+		tls_peer_info(ss->conn->tls, ss->tls_name, out);
+	else
+		buf_adds(out, "TLS: none\n");
+	buf_addf(out, "AUTH mechanisms: %s\n", ss->smtp.caps.flags & CAP_AUTH ?
+	    ss->smtp.caps.auth : "(none offered)");
+	return 0;
+}
+
+int
+session_serverinfo(const struct options *o, const char *self_name,
+    struct deadline *dl, struct err *e)
+{
+	struct session ss;
+	struct buf out;
+	int rc = -1;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.o = o;
+	ss.dl = dl;
+	ss.conn = xmalloc(sizeof(*ss.conn));
+	smtp_reply_init(&ss.reply);
+	buf_init(&out, 1024 * 1024);
+	if (resolve_and_connect(&ss, e) < 0 ||
+	    choose_helo(&ss, self_name, e) < 0)
+		goto out;
+	if ((o->tls == TLS_IMPLICIT || (o->tls == TLS_AUTO && o->port == 465))
+	    && start_tls(&ss, e) < 0)
+		goto out;
+	rc = serverinfo_steps(&ss, &out, e);
+out:
+	if (out.len > 0)
+		fwrite(out.data, 1, out.len, stdout);
+	fflush(stdout);
+	buf_release(&out);
+	finish(&ss, e);
+	smtp_reply_release(&ss.reply);
+	free(ss.verify_name);
+	free(ss.tls_name);
 	free(ss.conn);
 	return rc;
 }

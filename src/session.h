@@ -25,4 +25,13 @@ int session_run(const struct options *o, const struct msg_spec *spec,
     const struct mailbox *sender, struct spool *body, const char *self_name,
     struct deadline *dl, struct err *e);
 
+/*
+ * --serverinfo: connect, show the greeting, the capabilities before and
+ * after STARTTLS, the TLS session and certificate chain (with pins ready
+ * for --tls-pin) and the AUTH mechanisms on standard output, then QUIT
+ * without sending mail.  Certificate problems are reported, not fatal.
+ */
+int session_serverinfo(const struct options *o, const char *self_name,
+    struct deadline *dl, struct err *e);
+
 #endif

@@ -33,6 +33,26 @@ smtp_cmd(struct smtp *s, struct err *e, const char *fmt, ...)
 }
 
 int
+smtp_cmd_secret(struct smtp *s, const char *shown, const char *secret,
+    size_t len, struct err *e)
+{
+	char line[SMTP_LINE_MAX];
+	size_t n = strlen(shown);
+
+	if (n + 11 >= sizeof(line) || strpbrk(shown, "\r\n") != NULL ||
+	    memchr(secret, '\r', len) != NULL ||
+	    memchr(secret, '\n', len) != NULL)
+		return err_set(e, E_SOFTWARE, "bad AUTH line");
+	/* The secret never reaches the transcript, in any encoding. */
+	snprintf(line, sizeof(line), "%s<redacted>", shown);
+	log_proto("-->", line, strlen(line));
+	if (conn_write(s->conn, shown, n, e) < 0 ||
+	    conn_write(s->conn, secret, len, e) < 0)
+		return -1;
+	return conn_write(s->conn, "\r\n", 2, e);
+}
+
+int
 smtp_flush(struct smtp *s, struct err *e)
 {
 	return conn_flush(s->conn, e);

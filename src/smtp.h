@@ -57,6 +57,15 @@ struct smtp {
 /* Queue a command line (CRLF added); it is sent by smtp_flush(). */
 int smtp_cmd(struct smtp *s, struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Queue shown followed by secret (len bytes, no CR or LF) and CRLF; the
+ * -v transcript shows shown and "<redacted>" (or just "<redacted>" when
+ * shown is empty).  For AUTH initial responses and SASL responses, which
+ * may be longer than a command line (RFC 4954 section 4: 12288 octets
+ * and beyond).  Errors: E_SOFTWARE (line break in secret), E_TEMPFAIL.
+ */
+int smtp_cmd_secret(struct smtp *s, const char *shown, const char *secret,
+    size_t len, struct err *e);
 int smtp_flush(struct smtp *s, struct err *e);
 void smtp_reply_init(struct smtp_reply *r);
 void smtp_reply_release(struct smtp_reply *r);

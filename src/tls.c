@@ -9,11 +9,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/ocsp.h>
+#include <gnutls/pkcs11.h>
 #include <gnutls/x509.h>
 
+#include "buf.h"
 #include "deadline.h"
 #include "err.h"
 #include "log.h"
@@ -22,13 +31,24 @@
 
 struct tls_ctx {
 	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t prio;		/* NULL: the library's default */
 	int insecure;
+	int has_cert;
+	char *pin;			/* PKCS#11 PIN (wiped on free) */
+	char **pins;			/* SPKI pins, base64 only */
+	size_t npins;
+	gnutls_datum_t resume;		/* session to offer, or empty */
 };
 
 struct tls {
 	gnutls_session_t s;
 	int fd;
 };
+
+static int load_identity(struct tls_ctx *ctx, const struct tls_opts *o,
+    struct err *e);
+static int set_priority(struct tls_ctx *ctx, const struct tls_opts *o,
+    struct err *e);
 
 static int tls_global_ready;
 
@@ -56,7 +76,7 @@ tls_ctx_new(struct tls_ctx **out, const struct tls_opts *o, struct err *e)
 	if (tls_global_init(e) < 0)
 		return -1;
 	ctx = xcalloc(1, sizeof(*ctx));
-	ctx->insecure = o->insecure;
+	ctx->insecure = o->insecure || o->report_only;
 	r = gnutls_certificate_allocate_credentials(&ctx->cred);
 	if (r < 0) {
 		free(ctx);
@@ -86,21 +106,282 @@ tls_ctx_new(struct tls_ctx **out, const struct tls_opts *o, struct err *e)
 			goto fail;
 		}
 	}
+	if (load_identity(ctx, o, e) < 0 || set_priority(ctx, o, e) < 0)
+		goto fail;
+	ctx->pins = xcalloc(o->npins + 1, sizeof(*ctx->pins));
+	for (ctx->npins = 0; ctx->npins < o->npins; ctx->npins++)
+		ctx->pins[ctx->npins] = xstrdup(o->pins[ctx->npins] + 8);
 	*out = ctx;
 	return 0;
 fail:
-	gnutls_certificate_free_credentials(ctx->cred);
-	free(ctx);
+	tls_ctx_free(ctx);
 	return -1;
 }
 
 void
 tls_ctx_free(struct tls_ctx *ctx)
 {
+	size_t i;
+
 	if (ctx == NULL)
 		return;
 	gnutls_certificate_free_credentials(ctx->cred);
+	if (ctx->prio != NULL)
+		gnutls_priority_deinit(ctx->prio);
+	if (ctx->pin != NULL) {
+		explicit_bzero(ctx->pin, strlen(ctx->pin));
+		free(ctx->pin);
+	}
+	for (i = 0; i < ctx->npins; i++)
+		free(ctx->pins[i]);
+	free(ctx->pins);
+	tls_ctx_set_resume(ctx, NULL, 0);
 	free(ctx);
+}
+
+int
+tls_ctx_has_cert(const struct tls_ctx *ctx)
+{
+	return ctx->has_cert;
+}
+
+void
+tls_ctx_set_resume(struct tls_ctx *ctx, const void *data, size_t len)
+{
+	if (ctx->resume.data != NULL) {
+		explicit_bzero(ctx->resume.data, ctx->resume.size);
+		free(ctx->resume.data);
+	}
+	ctx->resume.data = NULL;
+	ctx->resume.size = 0;
+	if (data == NULL || len == 0)
+		return;
+	ctx->resume.data = xmalloc(len);
+	memcpy(ctx->resume.data, data, len);
+	ctx->resume.size = (unsigned)len;
+}
+
+/* Read a whole file for GnuTLS; E_NOINPUT names it when it cannot. */
+static int
+load_file(const char *path, const char *what, gnutls_datum_t *d,
+    struct err *e)
+{
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0)
+		return err_set(e, E_NOINPUT, "%s %s: %s", what, path,
+		    strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return err_set(e, E_NOINPUT, "%s %s: is a directory", what,
+		    path);
+	if (access(path, R_OK) < 0)
+		return err_set(e, E_NOINPUT, "%s %s: %s", what, path,
+		    strerror(errno));
+	r = gnutls_load_file(path, d);
+	if (r < 0)
+		return err_set(e, E_NOINPUT, "%s %s: %s", what, path,
+		    gnutls_strerror(r));
+	return 0;
+}
+
+static void
+free_datum(gnutls_datum_t *d)
+{
+	if (d->data != NULL) {
+		explicit_bzero(d->data, d->size);
+		gnutls_free(d->data);
+	}
+	d->data = NULL;
+	d->size = 0;
+}
+
+static gnutls_x509_crt_fmt_t
+guess_format(const gnutls_datum_t *d)
+{
+	return memmem(d->data, d->size, "-----BEGIN", 10) != NULL ?
+	    GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
+}
+
+static int
+key_error(const char *path, const char *password, int r, struct err *e)
+{
+	if (r == GNUTLS_E_DECRYPTION_FAILED && password == NULL)
+		return err_set(e, E_CONFIG, "--key %s: the key is encrypted; "
+		    "give its password with --cert-password-file", path);
+	if (r == GNUTLS_E_DECRYPTION_FAILED)
+		return err_set(e, E_CONFIG, "--key %s: cannot decrypt the key "
+		    "(wrong --cert-password-file?)", path);
+	return err_set(e, E_CONFIG, "--key %s: not a usable private key: %s",
+	    path, gnutls_strerror(r));
+}
+
+/* A certificate chain and its key, each PEM or DER, the key maybe PKCS#8. */
+static int
+load_pair(struct tls_ctx *ctx, const char *cert, const char *key,
+    const char *password, struct err *e)
+{
+	gnutls_datum_t cd = { NULL, 0 }, kd = { NULL, 0 };
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_x509_privkey_t k = NULL;
+	unsigned n = 0, i;
+	int r, rc = -1;
+
+	if (load_file(cert, "--cert", &cd, e) < 0 ||
+	    load_file(key, "--key", &kd, e) < 0)
+		goto out;
+	r = gnutls_x509_crt_list_import2(&crts, &n, &cd, guess_format(&cd), 0);
+	if (r < 0 || n == 0) {
+		err_set(e, E_CONFIG, "--cert %s: no usable certificate: %s",
+		    cert, r < 0 ? gnutls_strerror(r) : "empty");
+		goto out;
+	}
+	if ((r = gnutls_x509_privkey_init(&k)) < 0 ||
+	    (r = gnutls_x509_privkey_import2(k, &kd, guess_format(&kd),
+	    password, password ? 0 : GNUTLS_PKCS_PLAIN)) < 0) {
+		if (r == GNUTLS_E_DECRYPTION_FAILED || password != NULL ||
+		    (r = gnutls_x509_privkey_import2(k, &kd, guess_format(&kd),
+		    NULL, 0)) < 0) {
+			key_error(key, password, r, e);
+			goto out;
+		}
+	}
+	r = gnutls_certificate_set_x509_key(ctx->cred, crts, n, k);
+	if (r < 0) {
+		err_set(e, E_CONFIG, "--cert %s with --key %s: %s", cert, key,
+		    gnutls_strerror(r));
+		goto out;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	if (k != NULL)
+		gnutls_x509_privkey_deinit(k);
+	free_datum(&cd);
+	free_datum(&kd);
+	return rc;
+}
+
+/* A PKCS#12 bundle: certificate, chain and key under one password. */
+static int
+load_pkcs12(struct tls_ctx *ctx, const char *path, const char *password,
+    struct err *e)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int r;
+
+	if (load_file(path, "--cert", &d, e) < 0)
+		return -1;
+	r = gnutls_certificate_set_x509_simple_pkcs12_mem(ctx->cred, &d,
+	    guess_format(&d), password ? password : "");
+	free_datum(&d);
+	if (r == GNUTLS_E_MAC_VERIFY_FAILED || r == GNUTLS_E_DECRYPTION_FAILED)
+		return err_set(e, E_CONFIG, "--cert %s: cannot open the "
+		    "PKCS#12 bundle: %s", path, password ? "wrong "
+		    "--cert-password-file?" : "it needs a password "
+		    "(--cert-password-file)");
+	if (r < 0)
+		return err_set(e, E_CONFIG, "--cert %s: not a usable PKCS#12 "
+		    "bundle: %s", path, gnutls_strerror(r));
+	return 0;
+}
+
+/* GnuTLS asks for a token PIN: answer once with --cert-password-file. */
+static int
+pin_callback(void *user, int attempt, const char *token_url,
+    const char *token_label, unsigned flags, char *pin, size_t pin_max)
+{
+	struct tls_ctx *ctx = user;
+	size_t n;
+
+	(void)token_url;
+	(void)token_label;
+	if (ctx->pin == NULL || attempt > 0 || (flags & GNUTLS_PIN_WRONG))
+		return -1;
+	n = strlen(ctx->pin);
+	if (n + 1 > pin_max)
+		return -1;
+	memcpy(pin, ctx->pin, n + 1);
+	return 0;
+}
+
+static int
+load_pkcs11(struct tls_ctx *ctx, const char *cert, const char *key,
+    const char *password, struct err *e)
+{
+	char safe[256];
+	int r;
+
+	if (password != NULL)
+		ctx->pin = xstrdup(password);
+	gnutls_pkcs11_set_pin_function(pin_callback, ctx);
+	r = gnutls_certificate_set_x509_key_file2(ctx->cred, cert,
+	    key ? key : cert, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (r < 0)
+		return err_set(e, E_CONFIG, "--cert %s: %s",
+		    printable(safe, sizeof(safe), cert, strlen(cert)),
+		    gnutls_strerror(r));
+	return 0;
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* The client certificate the server may ask for (RFC 8446 4.4.2). */
+static int
+load_identity(struct tls_ctx *ctx, const struct tls_opts *o, struct err *e)
+{
+	int rc;
+
+	if (o->cert == NULL)
+		return 0;
+	if (strncmp(o->cert, "pkcs11:", 7) == 0)
+		rc = load_pkcs11(ctx, o->cert, o->key, o->cert_password, e);
+	else if (o->key == NULL && (has_suffix(o->cert, ".p12") ||
+	    has_suffix(o->cert, ".pfx")))
+		rc = load_pkcs12(ctx, o->cert, o->cert_password, e);
+	else
+		rc = load_pair(ctx, o->cert, o->key ? o->key : o->cert,
+		    o->cert_password, e);
+	if (rc == 0)
+		ctx->has_cert = 1;
+	return rc;
+}
+
+/*
+ * --tls-priority replaces the default priority string; --tls-min removes
+ * the older protocol versions from whichever string is in force.
+ */
+static int
+set_priority(struct tls_ctx *ctx, const struct tls_opts *o, struct err *e)
+{
+	const char *base = o->priority ? o->priority : "NORMAL", *err_pos;
+	char *str;
+	int r;
+
+	if (o->priority == NULL && o->min_version == 0)
+		return 0;
+	str = xasprintf("%s%s", base, o->min_version == 13 ?
+	    ":-VERS-TLS1.2:-VERS-TLS1.1:-VERS-TLS1.0" : o->min_version == 12 ?
+	    ":-VERS-TLS1.1:-VERS-TLS1.0" : "");
+	r = gnutls_priority_init(&ctx->prio, str, &err_pos);
+	if (r < 0) {
+		err_set(e, E_CONFIG, "--tls-priority: GnuTLS rejects \"%s\"%s"
+		    "%.40s%s: %s", base, r == GNUTLS_E_INVALID_REQUEST &&
+		    err_pos ? " at \"" : "", r == GNUTLS_E_INVALID_REQUEST &&
+		    err_pos ? err_pos : "", r == GNUTLS_E_INVALID_REQUEST &&
+		    err_pos ? "\"" : "", gnutls_strerror(r));
+		ctx->prio = NULL;
+	}
+	free(str);
+	return r < 0 ? -1 : 0;
 }
 
 /* Wait in the direction GnuTLS asks for. */
@@ -131,9 +412,41 @@ verify_failure(struct tls *t, const char *name, struct err *e)
 	return -1;
 }
 
+/*
+ * The server ended the session with an alert.  Under TLS 1.3 a server
+ * that dislikes our client certificate says so only after the handshake
+ * (RFC 8446 section 4.4.2.4), on the first read: report it as what it is.
+ */
+static int
+alert_error(struct tls *t, const char *what, struct err *e)
+{
+	gnutls_alert_description_t a = gnutls_alert_get(t->s);
+	const char *name = gnutls_alert_get_name(a);
+
+	switch (a) {
+	case GNUTLS_A_BAD_CERTIFICATE:
+	case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
+	case GNUTLS_A_CERTIFICATE_REVOKED:
+	case GNUTLS_A_CERTIFICATE_EXPIRED:
+	case GNUTLS_A_CERTIFICATE_UNKNOWN:
+	case GNUTLS_A_UNKNOWN_CA:
+	case GNUTLS_A_ACCESS_DENIED:
+	case GNUTLS_A_CERTIFICATE_REQUIRED:
+		return err_set(e, E_NOPERM, "TLS %s: the server refused the "
+		    "client certificate (alert: %s)%s", what, name ? name : "?",
+		    a == GNUTLS_A_CERTIFICATE_REQUIRED ? "; give one with "
+		    "--cert" : "");
+	default:
+		return err_set(e, E_PROTOCOL, "TLS %s: the server sent a fatal "
+		    "alert: %s", what, name ? name : "?");
+	}
+}
+
 static int
 handshake_failure(struct tls *t, int r, const char *name, struct err *e)
 {
+	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		return alert_error(t, "handshake", e);
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
 	    r == GNUTLS_E_CERTIFICATE_ERROR)
 		return verify_failure(t, name, e);
@@ -149,13 +462,139 @@ handshake_failure(struct tls *t, int r, const char *name, struct err *e)
 	return err_set(e, E_PROTOCOL, "TLS handshake: %s", gnutls_strerror(r));
 }
 
+/* Base64 (RFC 4648) of n bytes into out (size >= 4 * ((n + 2) / 3) + 1). */
+static void
+b64(const unsigned char *p, size_t n, char *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+	unsigned v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = tab[(v >> 6) & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (i < n) {
+		v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 :
+		    0);
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+}
+
+/* The curl-style pin of a certificate: base64 SHA-256 of its SPKI. */
+static int
+spki_pin(gnutls_x509_crt_t crt, char out[45])
+{
+	unsigned char id[32];
+	size_t len = sizeof(id);
+
+	if (gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, id,
+	    &len) < 0 || len != sizeof(id))
+		return -1;
+	b64(id, len, out);
+	return 0;
+}
+
+/* --tls-pin: the leaf's public key must be one of the pins. */
+static int
+check_pins(struct tls_ctx *ctx, struct tls *t, struct err *e)
+{
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	unsigned n = 0;
+	char pin[45];
+	size_t i;
+	int r;
+
+	if (ctx->npins == 0)
+		return 0;
+	certs = gnutls_certificate_get_peers(t->s, &n);
+	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return err_set(e, E_UNAVAIL, "TLS: no server certificate to "
+		    "check --tls-pin against");
+	r = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
+	if (r == 0)
+		r = spki_pin(crt, pin);
+	gnutls_x509_crt_deinit(crt);
+	if (r < 0)
+		return err_set(e, E_UNAVAIL, "TLS: cannot read the server's "
+		    "public key for --tls-pin");
+	for (i = 0; i < ctx->npins; i++)
+		if (strcmp(ctx->pins[i], pin) == 0)
+			return 0;
+	return err_set(e, E_UNAVAIL, "TLS: the server's public key "
+	    "sha256//%s matches no --tls-pin", pin);
+}
+
+/*
+ * A resumed session carries the certificate of the full handshake it
+ * came from: check it again for this name, so that a session saved for
+ * one server can never vouch for another.
+ */
+static int
+verify_resumed(struct tls *t, const char *name, struct err *e)
+{
+	unsigned status = 0;
+
+	if (gnutls_certificate_verify_peers3(t->s, name, &status) < 0 ||
+	    status != 0)
+		return err_set(e, E_UNAVAIL, "TLS: the resumed session's "
+		    "certificate is not valid for %s (status %#x)", name,
+		    status);
+	return 0;
+}
+
+static int
+session_setup(struct tls *t, struct tls_ctx *ctx, const char *verify_name,
+    const char *sni, struct err *e)
+{
+	int r;
+
+	if ((r = ctx->prio ? gnutls_priority_set(t->s, ctx->prio) :
+	    gnutls_set_default_priority(t->s)) < 0 ||
+	    (r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE,
+	    ctx->cred)) < 0 ||
+	    (sni != NULL && (r = gnutls_server_name_set(t->s, GNUTLS_NAME_DNS,
+	    sni, strlen(sni))) < 0))
+		return err_set(e, E_SOFTWARE, "TLS: %s", gnutls_strerror(r));
+	if (ctx->resume.size > 0 &&
+	    gnutls_session_set_data(t->s, ctx->resume.data,
+	    ctx->resume.size) < 0)
+		log_info("TLS: the saved session is unusable; not resuming");
+	if (!ctx->insecure)
+		gnutls_session_set_verify_cert(t->s, verify_name, 0);
+	gnutls_transport_set_int(t->s, t->fd);
+	gnutls_handshake_set_timeout(t->s, 0);
+	return 0;
+}
+
+/* What -v says once the handshake is done. */
+static void
+log_established(struct tls *t)
+{
+	char desc[128];
+
+	log_info("TLS established: %s%s", tls_describe(t, desc, sizeof(desc)),
+	    gnutls_session_is_resumed(t->s) ? " (session resumed)" : "");
+	if (gnutls_ocsp_status_request_is_checked(t->s, 0))
+		log_info("TLS: stapled OCSP response checked: certificate "
+		    "status good");
+}
+
 int
 tls_start(struct tls **out, struct tls_ctx *ctx, int fd,
     const char *verify_name, const char *sni, struct deadline *dl,
     struct err *e)
 {
 	struct tls *t;
-	char desc[128];
 	int r;
 
 	t = xcalloc(1, sizeof(*t));
@@ -165,18 +604,8 @@ tls_start(struct tls **out, struct tls_ctx *ctx, int fd,
 		free(t);
 		return err_set(e, E_OSERR, "TLS: %s", gnutls_strerror(r));
 	}
-	if ((r = gnutls_set_default_priority(t->s)) < 0 ||
-	    (r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE,
-	    ctx->cred)) < 0 ||
-	    (sni != NULL && (r = gnutls_server_name_set(t->s, GNUTLS_NAME_DNS,
-	    sni, strlen(sni))) < 0)) {
-		err_set(e, E_SOFTWARE, "TLS: %s", gnutls_strerror(r));
+	if (session_setup(t, ctx, verify_name, sni, e) < 0)
 		goto fail;
-	}
-	if (!ctx->insecure)
-		gnutls_session_set_verify_cert(t->s, verify_name, 0);
-	gnutls_transport_set_int(t->s, fd);
-	gnutls_handshake_set_timeout(t->s, 0);
 	for (;;) {
 		r = gnutls_handshake(t->s);
 		if (r == GNUTLS_E_SUCCESS)
@@ -189,9 +618,14 @@ tls_start(struct tls **out, struct tls_ctx *ctx, int fd,
 		if (!gnutls_error_is_fatal(r))
 			continue;
 		handshake_failure(t, r, verify_name, e);
+		/* Tell the server why we leave (best effort, never waits). */
+		gnutls_alert_send_appropriate(t->s, r);
 		goto fail;
 	}
-	log_info("TLS established: %s", tls_describe(t, desc, sizeof(desc)));
+	if ((gnutls_session_is_resumed(t->s) && !ctx->insecure &&
+	    verify_resumed(t, verify_name, e) < 0) || check_pins(ctx, t, e) < 0)
+		goto fail;
+	log_established(t);
 	*out = t;
 	return 0;
 fail:
@@ -210,6 +644,8 @@ record_result(struct tls *t, ssize_t r, const char *what, struct err *e)
 		    TLS_WANT_READ;
 	if (r == GNUTLS_E_PREMATURE_TERMINATION)
 		return 0;
+	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		return alert_error(t, what, e);
 	return err_set(e, E_TEMPFAIL, "TLS %s: %s", what,
 	    gnutls_strerror((int)r));
 }
@@ -280,4 +716,152 @@ const char *
 tls_version_string(void)
 {
 	return gnutls_check_version(NULL);
+}
+
+int
+tls_cert_requested(struct tls *t)
+{
+	return gnutls_certificate_client_get_request_status(t->s) != 0;
+}
+
+int
+tls_resumed(struct tls *t)
+{
+	return gnutls_session_is_resumed(t->s) != 0;
+}
+
+int
+tls_session_data(struct tls *t, struct buf *out)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int rc = -1;
+
+	/* TLS 1.3 tickets come after the handshake; none yet, nothing. */
+	if (gnutls_protocol_get_version(t->s) == GNUTLS_TLS1_3 &&
+	    !(gnutls_session_get_flags(t->s) & GNUTLS_SFLAGS_SESSION_TICKET))
+		return -1;
+	if (gnutls_session_get_data2(t->s, &d) < 0 || d.size == 0)
+		return -1;
+	buf_wipe(out);
+	if (buf_add(out, d.data, d.size) == 0)
+		rc = 0;
+	explicit_bzero(d.data, d.size);
+	gnutls_free(d.data);
+	return rc;
+}
+
+enum tls_cb_type
+tls_channel_binding(struct tls *t, unsigned char *buf, size_t size,
+    size_t *len)
+{
+	gnutls_datum_t cb = { NULL, 0 };
+	enum tls_cb_type type = TLS_CB_UNIQUE;
+	gnutls_channel_binding_t how = GNUTLS_CB_TLS_UNIQUE;
+
+	/* RFC 9266: tls-unique is undefined for TLS 1.3; use the exporter. */
+	if (gnutls_protocol_get_version(t->s) == GNUTLS_TLS1_3) {
+		type = TLS_CB_EXPORTER;
+		how = GNUTLS_CB_TLS_EXPORTER;
+	}
+	if (gnutls_session_channel_binding(t->s, how, &cb) < 0)
+		return TLS_CB_NONE;
+	if (cb.size > size) {
+		gnutls_free(cb.data);
+		return TLS_CB_NONE;
+	}
+	memcpy(buf, cb.data, cb.size);
+	*len = cb.size;
+	gnutls_free(cb.data);
+	return type;
+}
+
+void
+tls_sha256_hex(const void *data, size_t len, char hex[65])
+{
+	unsigned char md[32];
+	size_t i;
+
+	memset(md, 0, sizeof(md));
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, md);
+	for (i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static void
+add_time(struct buf *out, const char *label, time_t t)
+{
+	struct tm tm;
+	char when[64];
+
+	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	buf_addf(out, "    %s %s\n", label, when);
+}
+
+static void
+add_dn(struct buf *out, const char *label, gnutls_x509_crt_t crt,
+    int issuer)
+{
+	gnutls_datum_t dn = { NULL, 0 };
+	char safe[512];
+	int r;
+
+	r = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) :
+	    gnutls_x509_crt_get_dn3(crt, &dn, 0);
+	buf_addf(out, "    %s %s\n", label, r < 0 ? "?" :
+	    printable(safe, sizeof(safe), (const char *)dn.data, dn.size));
+	gnutls_free(dn.data);
+}
+
+static void
+add_cert(struct buf *out, unsigned i, const gnutls_datum_t *der)
+{
+	gnutls_x509_crt_t crt;
+	char pin[45];
+
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) < 0) {
+		buf_addf(out, "  certificate %u: unreadable\n", i);
+		gnutls_x509_crt_deinit(crt);
+		return;
+	}
+	buf_addf(out, "  certificate %u:\n", i);
+	add_dn(out, "subject:   ", crt, 0);
+	add_dn(out, "issuer:    ", crt, 1);
+	add_time(out, "not before:", gnutls_x509_crt_get_activation_time(crt));
+	add_time(out, "not after: ", gnutls_x509_crt_get_expiration_time(crt));
+	if (spki_pin(crt, pin) == 0)
+		buf_addf(out, "    pin:        --tls-pin sha256//%s\n", pin);
+	gnutls_x509_crt_deinit(crt);
+}
+
+int
+tls_peer_info(struct tls *t, const char *verify_name, struct buf *out)
+{
+	const gnutls_datum_t *certs;
+	gnutls_datum_t why = { NULL, 0 };
+	unsigned n = 0, i, status = 0;
+	char desc[128], safe[512];
+
+	buf_addf(out, "TLS: %s%s\n", tls_describe(t, desc, sizeof(desc)),
+	    gnutls_session_is_resumed(t->s) ? " (resumed)" : "");
+	if (gnutls_certificate_verify_peers3(t->s, verify_name, &status) < 0)
+		status = GNUTLS_CERT_INVALID;
+	if (status != 0)
+		gnutls_certificate_verification_status_print(status,
+		    GNUTLS_CRT_X509, &why, 0);
+	buf_addf(out, "  verification: %s%s\n", status == 0 ?
+	    "trusted for " : "NOT trusted: ", status == 0 ? verify_name :
+	    why.data ? printable(safe, sizeof(safe), (const char *)why.data,
+	    why.size) : "?");
+	gnutls_free(why.data);
+	buf_addf(out, "  OCSP staple:  %s\n",
+	    gnutls_ocsp_status_request_is_checked(t->s, 0) ? "checked, good" :
+	    "none");
+	certs = gnutls_certificate_get_peers(t->s, &n);
+	for (i = 0; certs != NULL && i < n; i++)
+		add_cert(out, i, &certs[i]);
+	return 0;
 }

@@ -269,3 +269,50 @@ assert_elapsed_below() {
 	awk -v s="$start" -v e="$end" -v l="$limit" 'BEGIN { exit !((e - s) < l) }' ||
 		fail "took $(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }') s, limit $limit s"
 }
+
+# start_auth_server MODE [server args...]: aiosmtpd offering every SASL
+# mechanism it knows, user alice, password $AUTH_PW, OAuth token $AUTH_TOKEN.
+AUTH_PW='Pässw0rd:s3cret!'
+AUTH_TOKEN='ya29.test-token-Zz9'
+# The -PLUS mechanisms are offered only when asked for (AUTH_MECHS): the
+# test server can check tls-unique (TLS 1.2) but not tls-exporter (1.3).
+AUTH_ALL_MECHS='PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS XOAUTH2 OAUTHBEARER EXTERNAL'
+AUTH_DEFAULT_MECHS='PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 XOAUTH2 OAUTHBEARER EXTERNAL'
+start_auth_server() {
+	local mode=$1
+	shift
+	start_aiosmtpd "$mode" --auth-mechs "${AUTH_MECHS:-$AUTH_DEFAULT_MECHS}" \
+		--auth-user alice --auth-password "$AUTH_PW" \
+		--auth-token "$AUTH_TOKEN" "$@"
+}
+
+# secret_forms SECRET: the secret as it could leak into a trace -- itself,
+# its hex, and the middle of its base64 at each of the three alignments it
+# can have inside a longer base64 text (PLAIN's "\0user\0password" etc.).
+secret_forms() {
+	"$PY" - "$1" <<'PYEOF'
+import base64, sys
+s = sys.argv[1].encode()
+print(s.decode())
+print(s.hex())
+for k in range(3):
+    enc = base64.b64encode(b"\0" * k + s).decode()
+    # drop the characters that depend on the prefix or on what follows
+    start = (k * 4 + 2) // 3 + (1 if k else 0)
+    core = enc[start:len(enc) - 4]
+    if len(core) >= 6:
+        print(core)
+print(base64.b64encode(s).decode().rstrip("="))
+PYEOF
+}
+
+# refute_secret FILE SECRET: FILE contains the secret in none of its forms.
+refute_secret() {
+	local form
+	while IFS= read -r form; do
+		if grep -qF -- "$form" "$1"; then
+			fail "$1 contains the secret (as \"$form\"):
+$(cat "$1")"
+		fi
+	done < <(secret_forms "$2")
+}

@@ -10,6 +10,10 @@
 #   expired.pem expired-key.pem       signed by ca, validity ended in 2020
 #   client.pem client-key.pem         TLS client certificate signed by ca
 #   client.p12                        PKCS#12 (DER) of client cert+key, password "test"
+#   client.der client-key.der         the client pair in DER
+#   client-key-enc.pem                the client key as encrypted PKCS#8, password "test"
+#   client-untrusted.pem client-untrusted-key.pem
+#                                     client certificate signed by the untrusted CA
 #
 # Idempotent: when OUTDIR already holds a complete set (stamp file .complete)
 # nothing is regenerated.  The set is built in a private scratch directory
@@ -142,12 +146,20 @@ certtool --to-p12 --load-certificate client.pem --load-privkey client-key.pem \
 	--p12-name "smtpsend test client" --password test --outder \
 	--outfile client.p12 >/dev/null 2>&1
 
+certtool --certificate-info --load-certificate client.pem --outder \
+	--outfile client.der >/dev/null 2>&1
+certtool --key-info --load-privkey client-key.pem --outder \
+	--outfile client-key.der >/dev/null 2>&1
+certtool --to-p8 --load-privkey client-key.pem --password test \
+	--outfile client-key-enc.pem >/dev/null 2>&1
+leaf client-untrusted untrusted-ca client.tmpl
+
 # ---- publish ----------------------------------------------------------------
 for f in ca ca-key untrusted-ca untrusted-ca-key server server-key \
 	untrusted untrusted-key wronghost wronghost-key expired expired-key \
-	client client-key; do
+	client client-key client-key-enc client-untrusted client-untrusted-key; do
 	mv -f "$f.pem" "$out/$f.pem"
 done
-mv -f client.p12 "$out/client.p12"
-chmod 600 "$out"/*-key.pem "$out/client.p12"
+mv -f client.p12 client.der client-key.der "$out/"
+chmod 600 "$out"/*-key.pem "$out/client.p12" "$out/client-key.der"
 : >"$out/.complete"

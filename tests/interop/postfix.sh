@@ -26,13 +26,22 @@
 #   PF_DISCARD=1   accept mail but throw it away (benchmarks: no disk work)
 #   PF_CERTDIR=D   use ca.pem/server.pem/server-key.pem from D instead of
 #                  generating them with tests/helpers/mkcerts.sh
+#   PF_SASL=1      also start a private Dovecot auth service and let Postfix
+#                  offer SMTP AUTH through it (smtpd_sasl_type = dovecot):
+#                  PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256, only
+#                  after TLS.  Users come from DIR/dovecot/users
+#                  ("name:{PLAIN}password" lines; by default alice with
+#                  $PF_SASL_PASSWORD, else "interop-Secret-1").
 #
 # Needs root (the Postfix master must start as root) and the postfix package.
 
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-helpers=$(cd "$here/../helpers" 2>/dev/null && pwd || true)
+helpers=
+if [ -d "$here/../helpers" ]; then
+    helpers=$(cd "$here/../helpers" && pwd)
+fi
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 
@@ -146,7 +155,7 @@ smtp_dns_support_level = disabled
 smtputf8_enable = yes
 
 # Deliver the test domains into one Maildir, DIR/mail/inbox/; virtual(8)
-# puts a Delivered-To: header on top of each copy, which `wait` looks for.
+# puts a Delivered-To: header on top of each copy, which "wait" looks for.
 virtual_mailbox_domains = example.com, example.net, example.org
 virtual_mailbox_base = $DIR/mail
 virtual_mailbox_maps = static:inbox/
@@ -172,6 +181,18 @@ smtpd_tls_received_header = yes
 smtpd_tls_session_cache_database =
 tls_random_source = dev:/dev/urandom
 EOF
+    if [ "${PF_SASL:-0}" = 1 ]; then
+        cat >>"$DIR/etc/main.cf" <<EOF
+
+# SMTP AUTH through the instance's own Dovecot (PF_SASL=1).
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $DIR/dovecot/auth
+smtpd_tls_auth_only = yes
+smtpd_sasl_security_options = noanonymous
+smtpd_sasl_tls_security_options = noanonymous
+EOF
+    fi
 
     cat >"$DIR/etc/master.cf" <<EOF
 # service        type  private unpriv chroot wakeup maxproc command
@@ -218,8 +239,66 @@ rejected@example.com	550 5.1.1 <rejected@example.com>: no such user here
 EOF
 }
 
+# A Dovecot that only serves authentication, on a socket in Postfix's queue.
+start_dovecot() {
+    local d=$DIR/dovecot i
+    command -v dovecot >/dev/null || die "Dovecot not installed (dovecot-core)"
+    mkdir -p "$d/run" "$d/state"
+    chmod 755 "$d"
+    [ -s "$d/users" ] ||
+        printf 'alice:{PLAIN}%s\n' "${PF_SASL_PASSWORD:-interop-Secret-1}" >"$d/users"
+    chmod 644 "$d/users"
+    cat >"$d/dovecot.conf" <<EOF
+# Authentication-only Dovecot for the smtpsend interop tests (generated).
+base_dir = $d/run
+state_dir = $d/state
+protocols =
+log_path = $d/dovecot.log
+ssl = no
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $d/users
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  unix_listener $d/auth {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+EOF
+    dovecot -c "$d/dovecot.conf" ||
+        die "dovecot did not start: $(tail -5 "$d/dovecot.log" 2>/dev/null)"
+    for i in $(seq 50); do
+        [ -S "$d/auth" ] && return 0
+        sleep 0.1
+    done
+    die "dovecot's auth socket did not appear: $(tail -5 "$d/dovecot.log" 2>/dev/null)"
+}
+
+stop_dovecot() {
+    local d=$DIR/dovecot pid i
+    [ -r "$d/run/master.pid" ] || return 0
+    read -r pid <"$d/run/master.pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
 do_start() {
-    command -v postfix >/dev/null || die "Postfix not installed"
+    local bin
+    bin=$(command -v postfix || true)
+    if [ -z "$bin" ] || [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
+        die "Postfix not installed"
+    fi
     [ "$(id -u)" = 0 ] || die "must run as root to start a Postfix master"
     id postfix >/dev/null 2>&1 || die "user 'postfix' does not exist"
     getent group postdrop >/dev/null || die "group 'postdrop' does not exist"
@@ -244,17 +323,18 @@ do_start() {
         cp "$PF_CERTDIR/ca.pem" "$PF_CERTDIR/server.pem" \
            "$PF_CERTDIR/server-key.pem" "$DIR/certs/"
     elif [ ! -s "$DIR/certs/server.pem" ]; then
-        [ -n "$helpers" ] && [ -e "$helpers/mkcerts.sh" ] ||
+        if [ -z "$helpers" ] || [ ! -e "$helpers/mkcerts.sh" ]; then
             die "tests/helpers/mkcerts.sh not found (set PF_CERTDIR)"
+        fi
         bash "$helpers/mkcerts.sh" "$DIR/certs" >"$DIR/certs/mkcerts.log" 2>&1 ||
             { cat "$DIR/certs/mkcerts.log" >&2; die "mkcerts.sh failed"; }
     fi
     chmod 600 "$DIR/certs/server-key.pem"
 
-    local ipv6=0 attempt ports smtp_port smtps_port
+    local ipv6=0 ports smtp_port smtps_port
     have_ipv6_loopback && ipv6=1
 
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         ports=$(free_ports "$ipv6")
         smtp_port=${ports% *}
         smtps_port=${ports#* }
@@ -263,6 +343,10 @@ do_start() {
         # Postfix waits (in 300 ms steps, up to about 2 s) before loading a
         # table or main.cf modified within the last seconds; back-date them.
         touch -d "@$(( $(date +%s) - 10 ))" "$DIR"/etc/*
+        if [ "${PF_SASL:-0}" = 1 ]; then
+            stop_dovecot
+            start_dovecot
+        fi
         # `postfix start` creates the queue subdirectories itself.
         if pf start >>"$DIR/start.log" 2>&1 &&
            wait_greeting "$smtp_port"; then
@@ -270,10 +354,11 @@ do_start() {
 PF_DIR='$DIR'
 PF_SMTP_PORT=$smtp_port
 PF_SMTPS_PORT=$smtps_port
-PF_MAILDIR='$DIR/mail'
+PF_MAILDIR='$DIR/mail/inbox'
 PF_CAFILE='$DIR/certs/ca.pem'
 PF_IPV6=$ipv6
 PF_LOG='$DIR/maillog'
+PF_SASL=${PF_SASL:-0}
 EOF
             cat "$DIR/instance.env"
             return 0
@@ -301,14 +386,15 @@ children_of() {
 }
 
 do_stop() {
-    local pid i kids alive=
+    local pid i k kids alive=()
     [ -d "$DIR/etc" ] || return 0
+    stop_dovecot
     pid=$(master_pid) || return 0
     kids=$(children_of "$pid")
     # SIGTERM is what `postfix stop` sends too, but postfix-script then
     # polls once a second; polling here ourselves is quicker.
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -319,13 +405,17 @@ do_stop() {
     # The daemons notice that their master is gone and exit by themselves;
     # wait for them so none keeps a port or DIR busy, and insist if needed.
     for i in $(seq 50); do
-        alive=
-        for k in $kids; do kill -0 "$k" 2>/dev/null && alive="$alive $k"; done
-        [ -z "$alive" ] && break
-        [ "$i" = 30 ] && kill -TERM $alive 2>/dev/null
+        alive=()
+        for k in $kids; do
+            if kill -0 "$k" 2>/dev/null; then alive+=("$k"); fi
+        done
+        [ ${#alive[@]} -eq 0 ] && break
+        [ "$i" = 30 ] && kill -TERM "${alive[@]}" 2>/dev/null
         sleep 0.1
     done
-    [ -z "${alive:-}" ] || kill -KILL $alive 2>/dev/null || true
+    if [ ${#alive[@]} -gt 0 ]; then
+        kill -KILL "${alive[@]}" 2>/dev/null || true
+    fi
     rm -f "$DIR/spool/pid/master.pid"
     return 0
 }
@@ -338,7 +428,7 @@ do_wait() {
     while :; do
         for f in "$DIR"/mail/inbox/new/* "$DIR"/mail/inbox/cur/*; do
             [ -f "$f" ] || continue
-            # Delivered-To is the first or second line (after Return-Path).
+            # virtual(8) puts Delivered-To near the top of the header.
             while IFS= read -r line; do
                 line=${line%$'\r'}
                 case ${line,,} in
@@ -360,7 +450,12 @@ case ${1:-} in
     *)    [ $# -eq 2 ] || usage ;;
 esac
 DIR=$2
-mkdir -p "$DIR"
+if [ "$1" = start ]; then
+    mkdir -p "$DIR"
+elif [ ! -d "$DIR" ]; then
+    [ "$1" = stop ] && exit 0
+    die "no such directory: $DIR"
+fi
 DIR=$(cd "$DIR" && pwd)
 
 case $1 in

@@ -22,8 +22,9 @@ BATS_TEST_DIRNAME=$INTEROP_DIR
 PFSH=$INTEROP_DIR/postfix.sh
 
 setup_file() {
-	local why=
-	if ! PATH=$PATH:/usr/sbin:/sbin command -v postfix >/dev/null; then
+	local why='' bin
+	bin=$(PATH=$PATH:/usr/sbin:/sbin command -v postfix || true)
+	if [ -z "$bin" ] || [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
 		why="Postfix not installed: skipping interop tests"
 	elif [ "$(id -u)" != 0 ]; then
 		why="not root: skipping interop tests (a Postfix master must start as root)"
@@ -97,8 +98,8 @@ sender_headers() {
 # has been logged as ended, so that one test's log lines cannot spill into
 # the next test's share of the log.
 pf_quiesce() {
-	local i c d
-	for i in $(seq 60); do
+	local c d
+	for _ in $(seq 60); do
 		c=$(grep -c ']: connect from' "$PF_LOG" || true)
 		d=$(grep -c ']: disconnect from' "$PF_LOG" || true)
 		[ "$c" = "$d" ] && return 0
