@@ -152,6 +152,7 @@ static void
 flush_text(struct msg *m)
 {
 	struct msg_item *it;
+	size_t i;
 
 	if (m->text.len == m->mark)
 		return;
@@ -161,6 +162,9 @@ flush_text(struct msg *m)
 	it->kind = ITEM_TEXT;
 	it->off = m->mark;
 	it->len = m->text.len - m->mark;
+	/* Generated text has no CR: each "\n" becomes CRLF on the wire. */
+	for (it->lines = 0, i = it->off; i < m->text.len; i++)
+		it->lines += m->text.data[i] == '\n';
 	m->mark = m->text.len;
 }
 
@@ -606,6 +610,7 @@ open_composed(struct msg *m, const struct msg_spec *s, int can_8bit,
 	top = build_tree(s, nodes);
 	m->eightbit = (nodes[0].kind == NODE_BODY && t.body == ENC_8BIT) ||
 	    (nodes[1].kind == NODE_HTML && t.html == ENC_8BIT);
+	m->body_enc = t.body;
 	for (i = 2; i < 6; i++)
 		if (nodes[i].kind == NODE_MULTI &&
 		    choose_boundary(&nodes[i], s, &t, e) < 0)
@@ -661,6 +666,8 @@ open_raw(struct msg *m, const struct msg_spec *s, int can_8bit,
 	if (raw_recode(r, can_8bit, &recode, e) < 0)
 		return -1;
 	m->eightbit = !recode && (r->body.has_8bit || r->head_8bit);
+	m->body_enc = recode ? ENC_QP : r->body.has_8bit ? ENC_8BIT :
+	    ENC_7BIT;
 	for (i = 0; i < r->nfields; i++)
 		if (!rawmsg_is(r, i, "Bcc") && !(recode && rawmsg_is(r, i,
 		    "Content-Transfer-Encoding")))
@@ -718,6 +725,12 @@ int
 msg_is_8bit(const struct msg *m)
 {
 	return m->eightbit;
+}
+
+enum body_enc
+msg_body_encoding(const struct msg *m)
+{
+	return m->body_enc;
 }
 
 int

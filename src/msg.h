@@ -75,6 +75,7 @@ enum msg_item_kind { ITEM_TEXT, ITEM_SPOOL, ITEM_FILE };
 struct msg_item {
 	enum msg_item_kind kind;
 	size_t off, len;		/* ITEM_TEXT: range of msg.text */
+	size_t lines;			/* ITEM_TEXT: line ends in it */
 	struct spool *sp;		/* ITEM_SPOOL */
 	unsigned long long from;	/* ITEM_SPOOL: first octet */
 	enum body_enc enc;		/* ITEM_SPOOL */
@@ -87,6 +88,7 @@ struct msg {
 	struct msg_item *items;
 	size_t nitems;
 	int eightbit;		/* 8-bit content: BODY=8BITMIME needed */
+	enum body_enc body_enc;	/* how the text body (or raw body) goes */
 	/* reading state */
 	size_t cur;		/* current item */
 	int started;		/* the current item has begun */
@@ -117,6 +119,8 @@ int msg_open(struct msg *m, const struct msg_spec *spec, int can_8bit,
     struct err *e);
 /* Does the message carry 8-bit data (MAIL FROM needs BODY=8BITMIME)? */
 int msg_is_8bit(const struct msg *m);
+/* The transfer encoding chosen for the text body (for messages, -v). */
+enum body_enc msg_body_encoding(const struct msg *m);
 /*
  * The exact size of the message on the wire, in octets with CRLF line
  * ends, before dot-stuffing (RFC 1870 section 3): what SIZE= declares.
@@ -125,6 +129,13 @@ int msg_is_8bit(const struct msg *m);
  * the first msg_read(): it leaves the message positioned at its start.
  */
 int msg_size(struct msg *m, unsigned long long *size, struct err *e);
+/*
+ * A lower bound of msg_size() at no cost, nothing read or encoded: exact
+ * for header blocks and attachments, text bodies counted by their
+ * captured size (their line ends and quoted-printable only add to it).
+ * Lets a message far over a server's SIZE limit be refused at once.
+ */
+unsigned long long msg_size_floor(const struct msg *m);
 /*
  * Next piece of the message; *n == 0 at the end.  Lines end in "\n".
  * Errors: E_IOERR (an attachment could not be read, or shrank: the

@@ -112,6 +112,25 @@ msg_read(struct msg *m, const char **p, size_t *n, struct err *e)
 	return 0;
 }
 
+unsigned long long
+msg_size_floor(const struct msg *m)
+{
+	const struct msg_item *it;
+	unsigned long long total = 0;
+	size_t i;
+
+	for (i = 0; i < m->nitems; i++) {
+		it = &m->items[i];
+		if (it->kind == ITEM_TEXT)
+			total += it->len + it->lines;
+		else if (it->kind == ITEM_FILE)
+			total += b64_wire_size(it->att->size);
+		else
+			total += it->sp->info.size - it->from;
+	}
+	return total;
+}
+
 int
 msg_size(struct msg *m, unsigned long long *size, struct err *e)
 {

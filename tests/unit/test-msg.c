@@ -87,6 +87,7 @@ check_sizes(const struct msg_spec *spec, int can_8bit, const char *what)
 	CHECK(msg_open(&m, spec, can_8bit, &e) == 0);
 	for (round = 0; round < 2; round++) {
 		CHECK(msg_size(&m, &size, &e) == 0);
+		CHECK(msg_size_floor(&m) <= size);
 		got = read_size(&m, &long_line);
 		if (size != got) {
 			check_failures++;
