@@ -390,7 +390,7 @@ part_modifier(struct options *o, int c, const char *arg, struct err *e)
 		a->name = arg;
 		return 0;
 	}
-	if (!mimetype_valid(arg))
+	if (!mimetype_valid(arg) || strlen(arg) > 200)
 		return err_set(e, E_USAGE, "--attach-type: \"%s\" is not a "
 		    "media type such as image/png or text/plain; "
 		    "charset=iso-8859-1", arg);

@@ -342,6 +342,21 @@ put_text_headers(struct msg *m, const char *subtype, const char *cs,
 	    msg_enc_name(enc));
 }
 
+/* Does a media type given with --attach-type have the parameter attr? */
+static int
+type_has_param(const char *type, const char *attr)
+{
+	const char *p = type;
+	size_t n = strlen(attr);
+
+	while ((p = strchr(p, ';')) != NULL) {
+		p += 1 + strspn(p + 1, " \t");
+		if (strncasecmp(p, attr, n) == 0 && p[n] == '=')
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * An attachment or inline part (RFC 2183).  The name goes into both
  * Content-Disposition's filename (RFC 2231 when it must be encoded) and
@@ -356,7 +371,7 @@ put_part_headers(struct msg *m, const struct attach *a)
 
 	hdr_start(&h, &m->text, "Content-Type");
 	hdr_verbatim(&h, a->type);
-	if (strstr(a->type, "name=") == NULL)
+	if (!type_has_param(a->type, "name"))
 		hdr_param_2047(&h, "name", a->name);
 	bad |= hdr_end(&h);
 	bad |= buf_adds(&m->text, "Content-Transfer-Encoding: base64\n");

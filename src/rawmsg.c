@@ -230,8 +230,10 @@ rawmsg_parse(struct rawmsg *r, struct spool *sp, struct err *e)
 {
 	memset(r, 0, sizeof(*r));
 	if (read_head(r, sp, e) < 0 || split_fields(r, e) < 0 ||
-	    spool_scan_from(sp, r->body_off, &r->body, e) < 0)
+	    spool_scan_from(sp, r->body_off, &r->body, e) < 0) {
+		rawmsg_release(r);
 		return -1;
+	}
 	analyse(r);
 	return 0;
 }

@@ -46,7 +46,8 @@ struct rawmsg {
 /*
  * Parse the header section of the message in sp.  A leading mbox
  * "From " line is skipped.  Errors: E_DATA (not a message, a header
- * section over RAWMSG_HEAD_MAX, a bare CR in it), E_IOERR.
+ * section over RAWMSG_HEAD_MAX, a bare CR in it), E_IOERR.  After an
+ * error there is nothing to release.
  */
 int rawmsg_parse(struct rawmsg *r, struct spool *sp, struct err *e);
 /* Is field i named name (case-insensitive)? */

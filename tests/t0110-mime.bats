@@ -21,9 +21,10 @@ FROM='Jane Ø Clayton <jane@example.com>'
 	mkbin "$T/data.bin" 100000
 	printf 'id,name\n1,Zoë\n' >"$T/table.csv"
 	printf '%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n1 0 obj\n' >"$T/report.pdf"
-	deliver -f "$FROM" -s 'with files' -a "$T/data.bin" -a "$T/table.csv" \
+	deliver -f "$FROM" -s 'Anhänge 📎 添付ファイル' -a "$T/data.bin" -a "$T/table.csv" \
 		--attach "$T/report.pdf" bob@example.com <<<"see attached"
-	run check_msg "$MSG" --fold-limit 78 --expect-body $'see attached\n'
+	run check_msg "$MSG" --fold-limit 78 --expect-body $'see attached\n' \
+		--expect-header 'Subject=Anhänge 📎 添付ファイル'
 	assert_success
 	assert_tree "$MSG" 'multipart/mixed(text/plain,application/octet-stream,text/csv,application/pdf)'
 	local n f

@@ -169,6 +169,7 @@ test_parts(void)
 {
 	static const size_t sizes[] = { 0, 1, 56, 57, 58, 114, 65664, 65665,
 		200000 };
+	static const char page[] = "<p><img src=\"cid:logo.png\"></p>\n";
 	struct attach_opt o[4];
 	struct attach a[4];
 	struct msg_spec s;
@@ -179,7 +180,7 @@ test_parts(void)
 	size_t i, k;
 
 	err_init(&e);
-	fill(&html, "<p><img src=\"cid:logo.png\"></p>\n", 34);
+	fill(&html, page, strlen(page));
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		memset(o, 0, sizeof(o));
 		for (i = 0; i < 4; i++) {
