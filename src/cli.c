@@ -579,13 +579,13 @@ header_value_ok(const char *h, struct err *e)
 		return rc;
 	}
 	/* ASCII text is folded only at spaces: every word must fit. */
-	for (p = v; *p != '\0'; p += strspn(p, " "))
-		if ((i = strcspn(p, " ")) + name + 2 > HDR_LINE_MAX)
+	for (p = v; *p != '\0'; p += i + strspn(p + i, " ")) {
+		i = strcspn(p, " ");
+		if (i + name + 2 > HDR_LINE_MAX)
 			return err_set(e, E_DATA, "--header %.*s: a word of "
 			    "%zu characters cannot be folded into lines of %d",
 			    (int)name, h, i, HDR_LINE_MAX);
-		else
-			p += i;
+	}
 	return 0;
 }
 

@@ -1,4 +1,7 @@
-/* Header folding, RFC 2047 and quoted-printable: see encode.h. */
+/*
+ * Header folding, RFC 2047 encoded words, MIME parameters (RFC 2045,
+ * RFC 2231), quoted-printable, base64 and wire line ends: see encode.h.
+ */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
