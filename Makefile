@@ -46,7 +46,7 @@ SRCS += src/msgread.c src/attach.c src/mimetype.c src/rawmsg.c src/charset.c
 OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr \
-	     tests/unit/test-msg
+	     tests/unit/test-ext tests/unit/test-msg
 UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o \
 	       src/msg.o src/msgread.o src/attach.o src/mimetype.o \

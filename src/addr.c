@@ -193,6 +193,29 @@ addr_domain_ascii(const char *name, const char *what, char **out,
 	return 0;
 }
 
+/*
+ * The U-label form of a domain that was written with non-ASCII letters:
+ * converted back from its A-label, so that it is NFC-normalised and
+ * lower-cased exactly as the A-label was (RFC 5891 section 5).  ASCII
+ * domains, including A-labels, stay as written.
+ */
+static char *
+domain_unicode(const char *domain, const char *ascii)
+{
+	const unsigned char *u = (const unsigned char *)domain;
+	char *out = NULL, *copy;
+
+	for (; *u != '\0' && *u < 0x80; u++)
+		;
+	if (*u == '\0')
+		return xstrdup(domain);
+	if (idn2_to_unicode_8z8z(ascii, &out, 0) != IDN2_OK || out == NULL)
+		return xstrdup(domain);
+	copy = xstrdup(out);
+	idn2_free(out);
+	return copy;
+}
+
 /* Remove surrounding quotes and backslash escapes from a display name. */
 static char *
 unquote_name(const char *s, size_t n)
@@ -282,6 +305,7 @@ addr_parse(const char *in, const char *what, unsigned flags,
 			mb->local = xstrdup("");
 			mb->domain = xstrdup("");
 			mb->domain_ascii = xstrdup("");
+			mb->domain_utf8 = xstrdup("");
 			return 0;
 		}
 		mailbox_release(mb);
@@ -304,6 +328,7 @@ addr_parse(const char *in, const char *what, unsigned flags,
 	    e) < 0 || addr_domain_ascii(mb->domain, what, &mb->domain_ascii,
 	    e) < 0)
 		goto fail;
+	mb->domain_utf8 = domain_unicode(mb->domain, mb->domain_ascii);
 	if (strlen(mb->local) + strlen(mb->domain_ascii) + 3 > PATH_MAX_LEN) {
 		err_set(e, E_DATA, "%s: address longer than %d octets", what,
 		    PATH_MAX_LEN - 2);
@@ -367,6 +392,7 @@ mailbox_release(struct mailbox *mb)
 	free(mb->local);
 	free(mb->domain);
 	free(mb->domain_ascii);
+	free(mb->domain_utf8);
 	memset(mb, 0, sizeof(*mb));
 }
 
@@ -376,6 +402,27 @@ addr_envelope(const struct mailbox *mb)
 	if (mb->null)
 		return xstrdup("");
 	return xasprintf("%s@%s", mb->local, mb->domain_ascii);
+}
+
+char *
+addr_envelope_utf8(const struct mailbox *mb)
+{
+	if (mb->null)
+		return xstrdup("");
+	return xasprintf("%s@%s", mb->local, mb->domain_utf8);
+}
+
+int
+addr_is_intl(const struct mailbox *mb)
+{
+	const unsigned char *u = (const unsigned char *)mb->domain;
+
+	if (mb->utf8_local)
+		return 1;
+	for (; u != NULL && *u != '\0'; u++)
+		if (*u >= 0x80)
+			return 1;
+	return 0;
 }
 
 const char *

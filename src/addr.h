@@ -15,6 +15,7 @@ struct mailbox {
 	char *local;		/* local part as written (quotes kept) */
 	char *domain;		/* domain as written */
 	char *domain_ascii;	/* A-label form of domain */
+	char *domain_utf8;	/* U-label form (RFC 6531), or as written */
 	int utf8_local;		/* local part has non-ASCII characters */
 	int null;		/* the null reverse path "<>" */
 };
@@ -36,6 +37,13 @@ int addr_parse_list(const char *in, const char *what, struct mailbox **v,
 void mailbox_release(struct mailbox *mb);
 /* "local@domain" with the A-label domain, in newly allocated memory. */
 char *addr_envelope(const struct mailbox *mb);
+/*
+ * "local@domain" with the domain in U-labels, for a transaction that
+ * uses SMTPUTF8 (RFC 6531 section 3.3); newly allocated.
+ */
+char *addr_envelope_utf8(const struct mailbox *mb);
+/* True when the address cannot be written in ASCII as it stands. */
+int addr_is_intl(const struct mailbox *mb);
 /*
  * Convert a host or domain name to its A-label form (newly allocated).
  * Address literals and ASCII names are checked and copied.  E_DATA.

@@ -28,7 +28,10 @@ enum {
 	OPT_PASSWORD_FILE, OPT_PASSWORD_FD, OPT_PASSWORD_ENV, OPT_PASSWORD_CMD,
 	OPT_AUTH, OPT_OAUTH2_TOKEN_CMD, OPT_SASL_SERVICE, OPT_CERT, OPT_KEY,
 	OPT_CERT_PASSWORD_FILE, OPT_TLS_PIN, OPT_TLS_SERVERNAME, OPT_TLS_MIN,
-	OPT_TLS_PRIORITY, OPT_TLS_SESSION_CACHE, OPT_SERVERINFO
+	OPT_TLS_PRIORITY, OPT_TLS_SESSION_CACHE, OPT_SERVERINFO,
+	/* SMTP extensions */
+	OPT_DSN_NOTIFY, OPT_DSN_RET, OPT_ENVID, OPT_DSN_REQUIRED,
+	OPT_REQUIRE_TLS
 };
 
 /* MIME composition and whole-message input (values apart from the above). */
@@ -90,6 +93,11 @@ static const struct option longopts[] = {
 	{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "dsn-notify", required_argument, NULL, OPT_DSN_NOTIFY },
+	{ "dsn-ret", required_argument, NULL, OPT_DSN_RET },
+	{ "envid", required_argument, NULL, OPT_ENVID },
+	{ "dsn-required", no_argument, NULL, OPT_DSN_REQUIRED },
+	{ "require-tls", no_argument, NULL, OPT_REQUIRE_TLS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -164,6 +172,12 @@ cli_usage(void)
 "      --raw               standard input is a complete message\n"
 "  -t, --read-recipients   ... and its To, Cc and Bcc are the recipients\n"
 "  -i, -oi                 accepted (a lone dot never ends the input)\n"
+"Extensions:\n"
+"      --dsn-notify WHEN   never, or a list of success,failure,delay\n"
+"      --dsn-ret full|hdrs what a delivery notification returns\n"
+"      --envid ID          envelope identifier for notifications\n"
+"      --dsn-required      fail (69) when the server has no DSN\n"
+"      --require-tls       REQUIRETLS: TLS on every hop, or no delivery\n"
 "Output:\n"
 "      --print             write the message to standard output, do not send\n"
 "      --serverinfo        show what the server offers; send nothing\n"
@@ -208,17 +222,87 @@ parse_tls(const char *s, enum tls_mode *m, struct err *e)
 	    "starttls, implicit, none", s);
 }
 
+/* RFC 3461 section 4.1: "NEVER", or any of SUCCESS, FAILURE, DELAY. */
 static int
-check_utf8_local(const struct mailbox *v, size_t n, const char *what,
-    struct err *e)
+parse_dsn_notify(const char *s, unsigned *out, struct err *e)
+{
+	static const char *const words[] = { "never", "success", "failure",
+		"delay" };
+	const char *p = s, *end;
+	size_t i, n;
+
+	*out = 0;
+	for (;;) {
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i]) == n &&
+			    strncasecmp(p, words[i], n) == 0)
+				break;
+		if (i == sizeof(words) / sizeof(words[0]))
+			return err_set(e, E_USAGE, "--dsn-notify: \"%s\" is "
+			    "not \"never\" or a comma-separated list of "
+			    "success, failure, delay", s);
+		*out |= 1u << i;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	if ((*out & DSN_NOTIFY_NEVER) && *out != DSN_NOTIFY_NEVER)
+		return err_set(e, E_USAGE, "--dsn-notify: \"never\" cannot be "
+		    "combined with other values");
+	return 0;
+}
+
+static int
+parse_dsn_ret(const char *s, enum dsn_ret *out, struct err *e)
+{
+	if (strcasecmp(s, "full") == 0)
+		*out = DSN_RET_FULL;
+	else if (strcasecmp(s, "hdrs") == 0)
+		*out = DSN_RET_HDRS;
+	else
+		return err_set(e, E_USAGE, "--dsn-ret: \"%s\" is not one of "
+		    "full, hdrs", s);
+	return 0;
+}
+
+/* RFC 3461 section 4.4: printable ASCII, at most 100 characters. */
+static int
+check_envid(const char *s, struct err *e)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (v[i].utf8_local)
-			return err_set(e, E_DATA, "%s: %s@%s has a non-ASCII "
-			    "local part, which needs SMTPUTF8 (not supported "
-			    "yet)", what, v[i].local, v[i].domain);
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] < ' ' || s[i] > '~')
+			return err_set(e, E_USAGE, "--envid: only printable "
+			    "ASCII characters are allowed (RFC 3461)");
+	if (i == 0 || i > 100)
+		return err_set(e, E_USAGE, "--envid: must have 1 to 100 "
+		    "characters (RFC 3461), not %zu", i);
+	return 0;
+}
+
+int
+options_want_dsn(const struct options *o)
+{
+	return o->dsn_notify != 0 || o->dsn_ret != DSN_RET_UNSET ||
+	    o->envid != NULL;
+}
+
+/* RFC 8689 section 4.1: REQUIRETLS needs a verified TLS connection. */
+static int
+check_require_tls(const struct options *o, struct err *e)
+{
+	if (!o->require_tls)
+		return 0;
+	if (o->tls == TLS_NONE)
+		return err_set(e, E_USAGE, "--require-tls cannot be used with "
+		    "--tls none");
+	if (o->insecure)
+		return err_set(e, E_USAGE, "--require-tls cannot be used with "
+		    "--insecure: REQUIRETLS needs a verified certificate "
+		    "(RFC 8689)");
 	return 0;
 }
 
@@ -711,6 +795,19 @@ one_option(int c, const char *arg, struct options *o, struct err *e)
 	case 'q':
 		o->quiet = 1;
 		return 0;
+	case OPT_DSN_NOTIFY:
+		return parse_dsn_notify(arg, &o->dsn_notify, e);
+	case OPT_DSN_RET:
+		return parse_dsn_ret(arg, &o->dsn_ret, e);
+	case OPT_ENVID:
+		o->envid = arg;
+		return check_envid(arg, e);
+	case OPT_DSN_REQUIRED:
+		o->dsn_required = 1;
+		return 0;
+	case OPT_REQUIRE_TLS:
+		o->require_tls = 1;
+		return 0;
 	default:
 		return ident_option(c, arg, o, e);
 	}
@@ -761,12 +858,7 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 		    "no recipients given; try 'smtpsend --help'");
 	if (o->port == 0)
 		o->port = o->tls == TLS_IMPLICIT ? 465 : 25;
-	if (check_utf8_local(&o->from, o->have_from, "--from", e) < 0 ||
-	    check_utf8_local(&o->envelope_from, o->have_envelope_from,
-	    "--envelope-from", e) < 0 ||
-	    check_utf8_local(o->to, o->nto, "recipient", e) < 0 ||
-	    check_utf8_local(o->cc, o->ncc, "--cc", e) < 0 ||
-	    check_utf8_local(o->bcc, o->nbcc, "--bcc", e) < 0)
+	if (check_require_tls(o, e) < 0)
 		return -1;
 	return CLI_RUN;
 }

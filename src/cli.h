@@ -17,6 +17,17 @@ struct err;
 
 enum tls_mode { TLS_AUTO, TLS_STARTTLS, TLS_IMPLICIT, TLS_NONE };
 
+/* RFC 3461 section 4.1: when delivery status notifications are wanted. */
+enum dsn_notify_flags {
+	DSN_NOTIFY_NEVER = 1 << 0,
+	DSN_NOTIFY_SUCCESS = 1 << 1,
+	DSN_NOTIFY_FAILURE = 1 << 2,
+	DSN_NOTIFY_DELAY = 1 << 3,
+};
+
+/* RFC 3461 section 4.3: what a notification carries of the message. */
+enum dsn_ret { DSN_RET_UNSET, DSN_RET_FULL, DSN_RET_HDRS };
+
 struct options {
 	const char *host;
 	int port;		/* 0 = default for the TLS mode */
@@ -70,14 +81,26 @@ struct options {
 	const char *tls_session_cache;	/* directory */
 	int serverinfo;
 	struct creds *creds;		/* gathered by main before connecting */
+	/* SMTP extensions (RFC 3461 DSN, RFC 8689 REQUIRETLS) */
+	unsigned dsn_notify;	/* DSN_NOTIFY_* flags; 0 = not asked for */
+	enum dsn_ret dsn_ret;
+	const char *envid;	/* ENVID, printable ASCII, or NULL */
+	int dsn_required;	/* no DSN at the server: fail, not warn */
+	int require_tls;	/* --require-tls */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_VERSION };
 
-/* Parse argv.  Errors: E_USAGE (bad option), E_DATA (bad address). */
+/*
+ * Parse argv.  Errors: E_USAGE (bad option), E_DATA (bad address).
+ * Addresses outside ASCII are accepted here; whether they can be sent is
+ * decided once the server's capabilities are known (session.c).
+ */
 int cli_parse(int argc, char **argv, struct options *o, struct err *e);
 void cli_usage(void);
 void options_release(struct options *o);
 const char *tls_mode_name(enum tls_mode m);
+/* True when any DSN option (--dsn-notify, --dsn-ret, --envid) was given. */
+int options_want_dsn(const struct options *o);
 
 #endif

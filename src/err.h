@@ -32,7 +32,20 @@ struct err {
 	enum err_kind kind;
 	int smtp_code;		/* reply code behind the error, or 0 */
 	int timed_out;		/* a deadline ran out */
+	char status[16];	/* its RFC 3463 enhanced code, or "" */
 	char msg[1024];		/* one line, already sanitised */
+};
+
+/*
+ * Where in the transaction a reply was given; the same enhanced status
+ * code can mean different things at MAIL and at RCPT.
+ */
+enum err_stage {
+	STAGE_OTHER = 0,	/* greeting, EHLO, STARTTLS, AUTH, QUIT */
+	STAGE_MAIL,		/* reply to MAIL FROM */
+	STAGE_RCPT,		/* reply to RCPT TO */
+	STAGE_DATA,		/* reply to DATA or to the final dot */
+	STAGE_COUNT
 };
 
 void err_init(struct err *e);
@@ -43,5 +56,16 @@ int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
 int err_exit_code(enum err_kind kind);
 /* Map an SMTP reply code to the kind it implies for the given phase. */
 enum err_kind err_kind_for_reply(int code, int is_rcpt);
+/*
+ * Refine the kind chosen by err_kind_for_reply() with what the server
+ * said more precisely: the reply code where RFC 1870 or RFC 4954 give it
+ * a meaning, and the RFC 3463 enhanced status code (status, "" if none;
+ * pass "" unless the server advertised ENHANCEDSTATUSCODES).  size_used
+ * says SIZE was advertised by the server.  Returns kind unchanged when
+ * no rule applies; 4xx replies are never refined (always retry later).
+ * The man page's EXIT STATUS section lists the same rules.
+ */
+enum err_kind err_refine(enum err_kind kind, int code, const char *status,
+    enum err_stage stage, int size_used);
 
 #endif

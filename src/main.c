@@ -305,6 +305,27 @@ print_message(const struct msg_spec *spec, struct err *e)
 	return rc;
 }
 
+/*
+ * --print has no server to ask: a header address whose local part is
+ * not ASCII can only be written as UTF-8 (RFC 6532), so the message is
+ * printed as a SMTPUTF8 server would get it.  Otherwise domains are
+ * A-labels, as for a server without SMTPUTF8.
+ */
+static int
+print_needs_utf8(const struct options *o)
+{
+	size_t i;
+	int need = o->from.utf8_local;
+
+	for (i = 0; i < o->nto; i++)
+		need |= o->to[i].utf8_local;
+	for (i = 0; i < o->ncc; i++)
+		need |= o->cc[i].utf8_local;
+	for (i = 0; i < o->nreply_to; i++)
+		need |= o->reply_to[i].utf8_local;
+	return need;
+}
+
 /* --serverinfo: no message, no credentials; just look at the server. */
 static int
 run_serverinfo(struct options *o, struct creds *creds, struct err *e)
@@ -367,6 +388,7 @@ run(struct options *o, struct err *e)
 	if (msg_check(&spec, e) < 0)
 		goto out;
 	if (o->print) {
+		spec.utf8_headers = print_needs_utf8(o);
 		rc = print_message(&spec, e);
 		goto out;
 	}

@@ -1,4 +1,5 @@
 /* Message composition: see msg.h.  Reading it out is in msgread.c. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #define HEAD_MAX	(4 * 1024 * 1024)
 #define BOUNDARY_LEN	26	/* "=_" and 24 random characters */
+#define RAW_WORD_MAX	900	/* longest UTF-8 header word left as it is */
 
 enum node_kind { NODE_NONE, NODE_BODY, NODE_HTML, NODE_PART, NODE_MULTI };
 
@@ -116,31 +118,114 @@ message_id(char *buf, size_t size, const char *domain)
 	snprintf(buf, size, "<%.12s.%.12s@%s>", id, id + 12, domain);
 }
 
+/*
+ * RFC 6532 section 3.2: with SMTPUTF8, header text may carry UTF-8 as it
+ * is.  True for non-ASCII text that can be written so: text that could be
+ * taken for an encoded word, or has a word too long to fold, is left to
+ * RFC 2047 (valid in such a message too), and so is plain ASCII.
+ */
+static int
+raw_utf8_ok(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t run = 0;
+	int eight = 0;
+
+	if (strstr(s, "=?") != NULL)
+		return 0;
+	for (; *u != '\0'; u++) {
+		eight |= *u >= 0x80;
+		run = *u == ' ' ? 0 : run + 1;
+		if (run > RAW_WORD_MAX)
+			return 0;
+	}
+	return eight;
+}
+
+/* Words separated by single spaces, so runs of spaces survive. */
+static void
+put_raw_words(struct hdr *h, const char *s)
+{
+	const char *sp;
+
+	for (;;) {
+		sp = strchr(s, ' ');
+		hdr_word(h, s, sp ? (size_t)(sp - s) : strlen(s));
+		if (sp == NULL)
+			break;
+		s = sp + 1;
+	}
+}
+
+static void
+put_text(struct hdr *h, const char *text, int utf8)
+{
+	if (utf8 && raw_utf8_ok(text))
+		put_raw_words(h, text);
+	else
+		hdr_text(h, text);
+}
+
+/* A UTF-8 display name: atoms as they are, else one quoted-string. */
+static void
+put_phrase(struct hdr *h, const char *name, int utf8)
+{
+	struct buf q;
+	const char *p;
+	int atoms = name[0] != ' ';
+
+	if (!utf8 || !raw_utf8_ok(name)) {
+		hdr_phrase(h, name);
+		return;
+	}
+	for (p = name; *p != '\0'; p++)
+		if (!((unsigned char)*p >= 0x80 || isalnum((unsigned char)*p) ||
+		    strchr("!#$%&'*+-/=?^_`{|}~", *p) != NULL ||
+		    (*p == ' ' && p[1] != ' ' && p[1] != '\0')))
+			atoms = 0;
+	if (atoms) {
+		put_raw_words(h, name);
+		return;
+	}
+	buf_init(&q, 2 * strlen(name) + 3);
+	buf_addc(&q, '"');
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addc(&q, '\\');
+		buf_addc(&q, *p);
+	}
+	buf_addc(&q, '"');
+	/* Folding at a space inside the quotes is FWS (RFC 5322 3.2.4). */
+	put_raw_words(h, q.data);
+	buf_release(&q);
+}
+
 /* One address in a header: [phrase] <local@domain>. */
 static void
-put_mailbox(struct hdr *h, const struct mailbox *mb)
+put_mailbox(struct hdr *h, const struct mailbox *mb, int utf8)
 {
-	char spec[300];
+	char spec[600];
 	int n;
 
 	if (mb->name != NULL && mb->name[0] != '\0')
-		hdr_phrase(h, mb->name);
+		put_phrase(h, mb->name, utf8);
 	n = snprintf(spec, sizeof(spec), mb->name && mb->name[0] ?
-	    "<%s@%s>" : "%s@%s", mb->local, mb->domain_ascii);
+	    "<%s@%s>" : "%s@%s", mb->local, utf8 ? mb->domain_utf8 :
+	    mb->domain_ascii);
 	hdr_word(h, spec, (size_t)n < sizeof(spec) ? (size_t)n :
 	    sizeof(spec) - 1);
 }
 
 static int
 put_list(struct buf *b, const char *name, const struct mailbox *v,
-    size_t n)
+    size_t n, int utf8)
 {
 	struct hdr h;
 	size_t i;
 
 	hdr_start(&h, b, name);
 	for (i = 0; i < n; i++) {
-		put_mailbox(&h, &v[i]);
+		put_mailbox(&h, &v[i], utf8);
 		if (i + 1 < n)
 			hdr_glue(&h, ",", 1);
 	}
@@ -229,7 +314,7 @@ msg_is_address_field(const char *name, size_t n)
  * where it is not; address fields are parsed and written like To.
  */
 static int
-put_user_header(struct msg *m, const char *field, struct err *e)
+put_user_header(struct msg *m, const char *field, int utf8, struct err *e)
 {
 	struct mailbox *v = NULL;
 	const char *colon = strchr(field, ':'), *value;
@@ -243,7 +328,7 @@ put_user_header(struct msg *m, const char *field, struct err *e)
 	if (msg_is_address_field(name, strlen(name)) && *value != '\0') {
 		if (addr_parse_list(value, name, &v, &n, e) < 0)
 			return -1;
-		rc = put_list(&m->text, name, v, n);
+		rc = put_list(&m->text, name, v, n, utf8);
 		for (i = 0; i < n; i++)
 			mailbox_release(&v[i]);
 		free(v);
@@ -256,7 +341,7 @@ put_user_header(struct msg *m, const char *field, struct err *e)
 	if (*value != '\0' && ascii)
 		hdr_verbatim(&h, value);
 	else if (*value != '\0')
-		hdr_text(&h, value);
+		put_text(&h, value, utf8);
 	return hdr_end(&h);
 }
 
@@ -294,19 +379,21 @@ put_top_headers(struct msg *m, const struct msg_spec *s, struct err *e)
 		msg_date(line, sizeof(line));
 		bad |= buf_addf(&m->text, "Date: %s\n", line);
 	}
-	bad |= put_list(&m->text, "From", s->from, 1);
+	bad |= put_list(&m->text, "From", s->from, 1, s->utf8_headers);
 	if (s->nreply_to > 0)
 		bad |= put_list(&m->text, "Reply-To", s->reply_to,
-		    s->nreply_to);
+		    s->nreply_to, s->utf8_headers);
 	if (s->nto > 0)
-		bad |= put_list(&m->text, "To", s->to, s->nto);
+		bad |= put_list(&m->text, "To", s->to, s->nto,
+		    s->utf8_headers);
 	else if (s->ncc == 0)
 		bad |= buf_adds(&m->text, "To: undisclosed-recipients:;\n");
 	if (s->ncc > 0)
-		bad |= put_list(&m->text, "Cc", s->cc, s->ncc);
+		bad |= put_list(&m->text, "Cc", s->cc, s->ncc,
+		    s->utf8_headers);
 	if (s->subject != NULL) {
 		hdr_start(&h, &m->text, "Subject");
-		hdr_text(&h, s->subject);
+		put_text(&h, s->subject, s->utf8_headers);
 		bad |= hdr_end(&h);
 	}
 	if (user_header(s, "Message-ID") == NULL) {
@@ -315,7 +402,8 @@ put_top_headers(struct msg *m, const struct msg_spec *s, struct err *e)
 	}
 	bad |= put_priority(m, s);
 	for (i = 0; i < s->nheaders; i++)
-		if (put_user_header(m, s->headers[i], e) < 0) {
+		if (put_user_header(m, s->headers[i], s->utf8_headers,
+		    e) < 0) {
 			if (e->kind != E_OK)
 				return -1;
 			bad = 1;
@@ -633,6 +721,9 @@ open_composed(struct msg *m, const struct msg_spec *s, int can_8bit,
 	if (put_top_headers(m, s, e) < 0 || emit_node(m, top, s, &t) < 0)
 		return err_set(e, E_DATA, "message header larger than %d "
 		    "bytes", HEAD_MAX);
+	/* RFC 6532 header fields in UTF-8 are 8-bit data too. */
+	for (i = 0; i < m->text.len && !m->eightbit; i++)
+		m->eightbit = (unsigned char)m->text.data[i] >= 0x80;
 	return 0;
 }
 
@@ -689,7 +780,8 @@ open_raw(struct msg *m, const struct msg_spec *s, int can_8bit,
 			bad |= buf_add(&m->text, r->head.data +
 			    r->fields[i].off, r->fields[i].len);
 	if (!r->has_from)
-		bad |= put_list(&m->text, "From", s->from, 1);
+		bad |= put_list(&m->text, "From", s->from, 1,
+		    s->utf8_headers);
 	if (!r->has_date) {
 		msg_date(line, sizeof(line));
 		bad |= buf_addf(&m->text, "Date: %s\n", line);

@@ -59,6 +59,12 @@ struct msg_spec {
 	size_t nheaders;
 	enum msg_priority priority;
 	const struct rawmsg *raw;	/* whole-message input, or NULL */
+	/*
+	 * RFC 6532: addresses with U-label domains and UTF-8 header text
+	 * as it is, for a transaction that uses SMTPUTF8 (or --print of a
+	 * message that needs it).  0: A-labels and RFC 2047 only.
+	 */
+	int utf8_headers;
 };
 
 enum msg_item_kind { ITEM_TEXT, ITEM_SPOOL, ITEM_FILE };
@@ -117,7 +123,10 @@ const char *msg_enc_name(enum body_enc enc);
  */
 int msg_open(struct msg *m, const struct msg_spec *spec, int can_8bit,
     struct err *e);
-/* Does the message carry 8-bit data (MAIL FROM needs BODY=8BITMIME)? */
+/*
+ * Does the message carry 8-bit data (MAIL FROM needs BODY=8BITMIME, or
+ * SMTPUTF8 for UTF-8 header fields)?
+ */
 int msg_is_8bit(const struct msg *m);
 /* The transfer encoding chosen for the text body (for messages, -v). */
 enum body_enc msg_body_encoding(const struct msg *m);

@@ -349,7 +349,7 @@ rawmsg_recipients(const struct rawmsg *r, struct mailbox **v, size_t *n,
 {
 	static const char *const names[] = { "To", "Cc", "Bcc" };
 	char what[32], *value;
-	size_t i, k, first;
+	size_t i, k;
 	int rc;
 
 	for (i = 0; i < r->nfields; i++) {
@@ -360,17 +360,10 @@ rawmsg_recipients(const struct rawmsg *r, struct mailbox **v, size_t *n,
 		snprintf(what, sizeof(what), "%s field of the message",
 		    names[k]);
 		value = field_value(r, i);
-		first = *n;
 		rc = collect(value, what, v, n, e);
 		free(value);
 		if (rc < 0)
 			return -1;
-		for (; first < *n; first++)
-			if ((*v)[first].utf8_local)
-				return err_set(e, E_DATA, "%s: %s@%s has a "
-				    "non-ASCII local part, which needs "
-				    "SMTPUTF8 (not supported yet)", what,
-				    (*v)[first].local, (*v)[first].domain);
 	}
 	return 0;
 }

@@ -51,6 +51,11 @@ struct session {
 	int loopback;		/* the connected peer is a loopback address */
 	int connected;
 	int no_quit;		/* the stream is not fit for a QUIT */
+	enum err_stage stage;	/* what the reply being judged answers */
+	int intl;		/* this transaction uses SMTPUTF8 */
+	int eightbit;		/* the message has 8-bit octets */
+	int dsn;		/* DSN parameters go on MAIL and RCPT */
+	unsigned long long size;	/* message octets (RFC 1870) */
 	char helo[300];
 	char phase[300];	/* label of the current step, for messages */
 };
@@ -68,27 +73,60 @@ phase(struct session *ss, int64_t limit_ms, const char *fmt, ...)
 	vsnprintf(ss->phase, sizeof(ss->phase), fmt, ap);
 	va_end(ap);
 	deadline_phase(ss->dl, ss->phase, limit_ms);
+	ss->stage = STAGE_OTHER;
 }
 
 /*
  * Judge the reply just read: want is a code (354) or a class (200); any
  * other reply becomes an error naming the phase and quoting the server.
+ * When the server speaks RFC 2034 enhanced status codes, the code is
+ * explained in words and may refine the exit status (err_refine()).
  */
 static int
 check_reply(struct session *ss, int want, int is_rcpt, struct err *e)
 {
+	const struct smtp_caps *caps = &ss->smtp.caps;
+	const char *status = "", *meaning = NULL;
 	char summary[1024];
+	enum err_kind base, kind;
 
 	if (ss->reply.code / 100 == want / 100 && (want % 100 == 0 ||
 	    ss->reply.code == want))
 		return 0;
 	smtp_reply_summary(&ss->reply, summary, sizeof(summary));
-	e->smtp_code = ss->reply.code;
+	if (caps->flags & CAP_ENHANCEDSTATUSCODES) {
+		status = ss->reply.status;
+		meaning = smtp_status_text(status);
+	}
+	if (e->kind == E_OK) {
+		e->smtp_code = ss->reply.code;
+		snprintf(e->status, sizeof(e->status), "%s", status);
+	}
 	if (ss->reply.code / 100 == 2 || ss->reply.code / 100 == 3)
 		return err_set(e, E_PROTOCOL, "%s: unexpected reply: %s",
 		    ss->phase, summary);
-	return err_set(e, err_kind_for_reply(ss->reply.code, is_rcpt),
-	    "%s: %s", ss->phase, summary);
+	base = err_kind_for_reply(ss->reply.code, is_rcpt);
+	kind = err_refine(base, ss->reply.code, status, ss->stage,
+	    (caps->flags & CAP_SIZE) != 0);
+	/*
+	 * Say what the code means when it changed the exit status, or when
+	 * the server gave nothing but the code; otherwise its own words do.
+	 */
+	if (meaning != NULL && (kind != base || ss->reply.text.len ==
+	    strlen(status)))
+		return err_set(e, kind, "%s: %s (%s: %s)", ss->phase, summary,
+		    status, meaning);
+	return err_set(e, kind, "%s: %s", ss->phase, summary);
+}
+
+/* Make a recorded error the outcome, reply code and status included. */
+static int
+keep_err(struct err *e, const struct err *from)
+{
+	if (e->kind != E_OK)
+		return -1;
+	*e = *from;
+	return -1;
 }
 
 static int
@@ -324,12 +362,13 @@ negotiate_tls(struct session *ss, struct err *e)
 
 	if (m == TLS_NONE || ss->conn->tls != NULL)
 		return 0;
-	required = m == TLS_STARTTLS || !ss->loopback;
+	required = m == TLS_STARTTLS || !ss->loopback || ss->o->require_tls;
 	if (ss->smtp.caps.flags & CAP_STARTTLS)
 		return starttls(ss, e);
 	if (required)
 		return err_set(e, E_UNAVAIL, "STARTTLS: %s does not offer "
 		    "STARTTLS and TLS is required%s", ss->o->host,
+		    ss->o->require_tls ? " by --require-tls" :
 		    m == TLS_STARTTLS ? "" : " for a remote host (--tls none "
 		    "sends in clear)");
 	log_info("server does not offer STARTTLS; continuing in clear on "
@@ -385,6 +424,8 @@ auth_outcome(struct session *ss, struct sasl *s, const char *mech,
 	}
 	smtp_reply_summary(&ss->reply, summary, sizeof(summary));
 	e->smtp_code = ss->reply.code;
+	if (e->kind == E_OK && (ss->smtp.caps.flags & CAP_ENHANCEDSTATUSCODES))
+		snprintf(e->status, sizeof(e->status), "%s", ss->reply.status);
 	if (ss->reply.code / 100 == 4)
 		return err_set(e, E_TEMPFAIL, "%s: %s", ss->phase, summary);
 	if (ss->reply.code / 100 == 5)
@@ -518,26 +559,253 @@ recipients(const struct options *o, size_t *n)
 }
 
 /*
+ * RFC 8689 section 4.1: --require-tls sends REQUIRETLS, which only a
+ * server that offers it over a TLS connection may be given.
+ */
+static int
+check_requiretls(struct session *ss, struct err *e)
+{
+	if (!ss->o->require_tls)
+		return 0;
+	if (ss->conn->tls == NULL)
+		return err_set(e, E_UNAVAIL, "REQUIRETLS: the connection to %s "
+		    "is not encrypted, and --require-tls needs TLS",
+		    ss->o->host);
+	if (!(ss->smtp.caps.flags & CAP_REQUIRETLS))
+		return err_set(e, E_UNAVAIL, "REQUIRETLS: %s does not offer "
+		    "the REQUIRETLS extension (RFC 8689) that --require-tls "
+		    "asks for; nothing was sent", ss->o->host);
+	return 0;
+}
+
+/*
+ * RFC 3461: DSN parameters may only be sent to a server that offers
+ * DSN.  Without it the request is dropped with a warning, or, with
+ * --dsn-required, the message is not sent at all.
+ */
+static int
+check_dsn(struct session *ss, struct err *e)
+{
+	if (!options_want_dsn(ss->o))
+		return 0;
+	if (ss->smtp.caps.flags & CAP_DSN) {
+		ss->dsn = 1;
+		return 0;
+	}
+	if (ss->o->dsn_required)
+		return err_set(e, E_UNAVAIL, "DSN: %s does not offer delivery "
+		    "status notifications (RFC 3461) and --dsn-required was "
+		    "given; nothing was sent", ss->o->host);
+	log_warn("%s does not offer DSN (RFC 3461): --dsn-notify, --dsn-ret "
+	    "and --envid are not sent; the server's own notification rules "
+	    "apply", ss->o->host);
+	return 0;
+}
+
+/*
+ * RFC 6531: a transaction uses SMTPUTF8 when some address (envelope or
+ * header) is not ASCII and the server offers it.  Otherwise domains
+ * travel as A-labels (already the case), and an address whose local
+ * part is not ASCII cannot be sent at all (RFC 6531 section 3.2).
+ */
+static int
+choose_utf8(struct session *ss, const struct mailbox *sender,
+    const struct mailbox *from, struct err *e)
+{
+	const struct options *o = ss->o;
+	const struct mailbox *lists[6] = { sender, from, o->to, o->cc, o->bcc,
+		o->reply_to };
+	const char *roles[6] = { "envelope sender", "--from", "recipient",
+		"--cc", "--bcc", "--reply-to" };
+	size_t counts[6] = { 1, 1, o->nto, o->ncc, o->nbcc, o->nreply_to };
+	size_t i, j;
+	const struct mailbox *mb;
+	int need = 0;
+
+	for (i = 0; i < 6; i++)
+		for (j = 0; lists[i] != NULL && j < counts[i]; j++)
+			need |= addr_is_intl(&lists[i][j]);
+	ss->intl = need && (ss->smtp.caps.flags & CAP_SMTPUTF8) != 0;
+	if (!need || ss->intl)
+		return 0;
+	for (i = 0; i < 6; i++) {
+		for (j = 0; lists[i] != NULL && j < counts[i]; j++) {
+			mb = &lists[i][j];
+			if (mb->utf8_local)
+				return err_set(e, E_DATA, "%s %s@%s: the local "
+				    "part is not ASCII and %s does not offer "
+				    "SMTPUTF8 (RFC 6531), so it cannot be sent "
+				    "there; nothing was sent", roles[i],
+				    mb->local, mb->domain, o->host);
+		}
+	}
+	log_info("%s does not offer SMTPUTF8: domains are sent as A-labels",
+	    o->host);
+	return 0;
+}
+
+/* RFC 1870 section 6.1: is a message of size octets over the limit? */
+static int
+over_size(struct session *ss, unsigned long long size, const char *bound,
+    struct err *e)
+{
+	const struct smtp_caps *caps = &ss->smtp.caps;
+
+	if (!(caps->flags & CAP_SIZE) || caps->size_max == 0 ||
+	    size <= caps->size_max)
+		return 0;
+	return err_set(e, E_DATA, "SIZE: the message is %s%llu octets and %s "
+	    "accepts at most %llu (RFC 1870); nothing was sent", bound, size,
+	    ss->o->host, caps->size_max);
+}
+
+/*
+ * Build the message for this server now that its extensions are known,
+ * and hold it against them before the transaction starts: 8-bit octets
+ * need 8BITMIME or SMTPUTF8 (RFC 6152 section 3), and a message larger
+ * than the SIZE limit is refused here, before MAIL, so that not a byte
+ * of it is uploaded (RFC 1870 section 6.1).  On success m is open.
+ */
+static int
+compose(struct session *ss, const struct msg_spec *spec, struct msg *m,
+    struct err *e)
+{
+	const struct smtp_caps *caps = &ss->smtp.caps;
+	struct msg_spec s = *spec;
+
+	s.utf8_headers = ss->intl;
+	/* The encodings depend on the server: 8bit only with 8BITMIME. */
+	if (msg_open(m, &s, (caps->flags & CAP_8BITMIME) != 0, e) < 0)
+		return -1;
+	/* Only a server that offers SIZE needs the exact count. */
+	if ((caps->flags & CAP_SIZE) && (over_size(ss, msg_size_floor(m),
+	    "at least ", e) < 0 || msg_size(m, &ss->size, e) < 0 ||
+	    over_size(ss, ss->size, "", e) < 0))
+		goto fail;
+	ss->eightbit = msg_is_8bit(m);
+	log_info("message: body %s%s, %llu octets%s",
+	    msg_enc_name(msg_body_encoding(m)), ss->intl ? ", SMTPUTF8" : "",
+	    ss->size, ss->size > 0 ? "" : " (not counted: no SIZE)");
+	if (ss->eightbit && !(caps->flags & CAP_8BITMIME) && !ss->intl) {
+		err_set(e, E_DATA, "the message has 8-bit content and %s "
+		    "offers neither 8BITMIME nor SMTPUTF8 (RFC 6152); nothing "
+		    "was sent", ss->o->host);
+		goto fail;
+	}
+	return 0;
+fail:
+	msg_close(m);
+	return -1;
+}
+
+/* Everything the server's extensions decide before MAIL. */
+static int
+extensions(struct session *ss, const struct msg_spec *spec,
+    const struct mailbox *sender, struct err *e)
+{
+	if (check_requiretls(ss, e) < 0 || check_dsn(ss, e) < 0)
+		return -1;
+	return choose_utf8(ss, sender, spec->from, e);
+}
+
+/*
+ * MAIL parameters, each only when the server offers its extension:
+ * SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), REQUIRETLS (RFC
+ * 8689), RET and ENVID (RFC 3461).
+ */
+static int
+mail_params(struct session *ss, struct buf *b)
+{
+	const struct options *o = ss->o;
+	unsigned flags = ss->smtp.caps.flags;
+	int bad = 0;
+
+	if (flags & CAP_SIZE)
+		bad |= buf_addf(b, " SIZE=%llu", ss->size);
+	if (ss->eightbit && (flags & CAP_8BITMIME))
+		bad |= buf_adds(b, " BODY=8BITMIME");
+	if (ss->intl)
+		bad |= buf_adds(b, " SMTPUTF8");
+	if (o->require_tls)
+		bad |= buf_adds(b, " REQUIRETLS");
+	if (ss->dsn && o->dsn_ret != DSN_RET_UNSET)
+		bad |= buf_adds(b, o->dsn_ret == DSN_RET_FULL ? " RET=FULL" :
+		    " RET=HDRS");
+	if (ss->dsn && o->envid != NULL)
+		bad |= buf_adds(b, " ENVID=") | smtp_xtext(b, o->envid);
+	return bad ? -1 : 0;
+}
+
+#define ORCPT_MAX	500	/* RFC 3461 section 4.2 */
+
+/*
+ * RCPT parameters (RFC 3461 section 4): NOTIFY as asked, and ORCPT, the
+ * recipient as given, in the utf-8 form of RFC 6533 when SMTPUTF8 is in
+ * use and the address needs it, else as rfc822 xtext.
+ */
+static int
+rcpt_params(struct session *ss, const struct mailbox *mb, struct buf *b)
+{
+	static const struct {
+		unsigned flag;
+		const char *word;
+	} notify[] = {
+		{ DSN_NOTIFY_NEVER, "NEVER" },
+		{ DSN_NOTIFY_SUCCESS, "SUCCESS" },
+		{ DSN_NOTIFY_FAILURE, "FAILURE" },
+		{ DSN_NOTIFY_DELAY, "DELAY" },
+	};
+	const char *sep = " NOTIFY=";
+	struct buf orcpt;
+	char *a;
+	size_t i;
+	int bad = 0;
+
+	if (!ss->dsn)
+		return 0;
+	for (i = 0; i < sizeof(notify) / sizeof(notify[0]); i++) {
+		if (ss->o->dsn_notify & notify[i].flag) {
+			bad |= buf_addf(b, "%s%s", sep, notify[i].word);
+			sep = ",";
+		}
+	}
+	buf_init(&orcpt, 4 * ORCPT_MAX);
+	if (ss->intl && addr_is_intl(mb)) {
+		a = addr_envelope_utf8(mb);
+		bad |= buf_adds(&orcpt, "utf-8;") | smtp_unitext(&orcpt, a);
+	} else {
+		a = addr_envelope(mb);
+		bad |= buf_adds(&orcpt, "rfc822;") | smtp_xtext(&orcpt, a);
+	}
+	if (orcpt.len <= ORCPT_MAX)
+		bad |= buf_addf(b, " ORCPT=%s", orcpt.data);
+	else
+		log_info("ORCPT for <%s> left out: longer than %d characters",
+		    a, ORCPT_MAX);
+	free(a);
+	buf_release(&orcpt);
+	return bad ? -1 : 0;
+}
+
+/*
  * Recipient policy: the message goes to everyone or no one.  A permanent
  * refusal of any recipient wins over temporary ones (retrying cannot
  * help); every refusal is reported on its own line.
  */
 static int
-rcpt_replies(struct session *ss, const struct mailbox **rcpt, size_t n,
-    int pipelined, struct err *e)
+rcpt_replies(struct session *ss, char *const *addrs, char *const *params,
+    size_t n, int pipelined, struct err *e)
 {
 	struct err first_perm, first_temp, one;
-	char *a;
 	size_t i;
 
 	err_init(&first_perm);
 	err_init(&first_temp);
 	for (i = 0; i < n; i++) {
-		a = addr_envelope(rcpt[i]);
-		phase(ss, RCPT_MS, "RCPT TO:<%s>", a);
-		free(a);
-		if (!pipelined && (smtp_cmd(&ss->smtp, e, "%s", ss->phase) <
-		    0 || smtp_flush(&ss->smtp, e) < 0))
+		phase(ss, RCPT_MS, "RCPT TO:<%s>", addrs[i]);
+		ss->stage = STAGE_RCPT;
+		if (!pipelined && (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase,
+		    params[i]) < 0 || smtp_flush(&ss->smtp, e) < 0))
 			return -1;
 		err_init(&one);
 		if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
@@ -556,10 +824,63 @@ rcpt_replies(struct session *ss, const struct mailbox **rcpt, size_t n,
 	if (first_perm.kind != E_OK && first_temp.kind != E_OK)
 		log_error("%s", first_temp.msg);
 	if (first_perm.kind != E_OK)
-		return err_set(e, first_perm.kind, "%s", first_perm.msg);
+		return keep_err(e, &first_perm);
 	if (first_temp.kind != E_OK)
-		return err_set(e, first_temp.kind, "%s", first_temp.msg);
+		return keep_err(e, &first_temp);
 	return 0;
+}
+
+/* The envelope as it goes on the wire: paths and their parameters. */
+struct envelope {
+	char *from, *from_params;
+	char **addrs, **params;
+	size_t n;
+};
+
+static int
+envelope_build(struct session *ss, const struct mailbox *sender,
+    struct envelope *env, struct err *e)
+{
+	const struct mailbox **rcpt;
+	struct buf b;
+	size_t i;
+	int bad;
+
+	memset(env, 0, sizeof(*env));
+	rcpt = recipients(ss->o, &env->n);
+	env->addrs = xcalloc(env->n, sizeof(*env->addrs));
+	env->params = xcalloc(env->n, sizeof(*env->params));
+	env->from = ss->intl ? addr_envelope_utf8(sender) :
+	    addr_envelope(sender);
+	buf_init(&b, SMTP_LINE_MAX / 2);
+	bad = mail_params(ss, &b);
+	env->from_params = buf_detach(&b);
+	for (i = 0; i < env->n; i++) {
+		env->addrs[i] = ss->intl ? addr_envelope_utf8(rcpt[i]) :
+		    addr_envelope(rcpt[i]);
+		buf_init(&b, SMTP_LINE_MAX / 2);
+		bad |= rcpt_params(ss, rcpt[i], &b);
+		env->params[i] = buf_detach(&b);
+	}
+	free(rcpt);
+	if (bad)
+		return err_set(e, E_SOFTWARE, "MAIL/RCPT parameters too long");
+	return 0;
+}
+
+static void
+envelope_free(struct envelope *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->n; i++) {
+		free(env->addrs[i]);
+		free(env->params[i]);
+	}
+	free(env->addrs);
+	free(env->params);
+	free(env->from);
+	free(env->from_params);
 }
 
 /*
@@ -568,41 +889,35 @@ rcpt_replies(struct session *ss, const struct mailbox **rcpt, size_t n,
  * recipient never leaves a half-sent transaction behind.
  */
 static int
-envelope(struct session *ss, const struct mailbox *sender, int eightbit,
-    struct err *e)
+envelope(struct session *ss, const struct mailbox *sender, struct err *e)
 {
-	const struct mailbox **rcpt;
+	struct envelope env;
 	int pipelined = (ss->smtp.caps.flags & CAP_PIPELINING) != 0, rc = -1;
-	char *from = addr_envelope(sender), *a;
-	size_t n, i;
+	size_t i;
 
-	rcpt = recipients(ss->o, &n);
-	phase(ss, MAIL_MS, "MAIL FROM:<%s>", from);
-	if (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase, eightbit ?
-	    " BODY=8BITMIME" : "") < 0)
+	if (envelope_build(ss, sender, &env, e) < 0)
 		goto out;
-	for (i = 0; pipelined && i < n; i++) {
-		a = addr_envelope(rcpt[i]);
-		rc = smtp_cmd(&ss->smtp, e, "RCPT TO:<%s>", a);
-		free(a);
-		if (rc < 0)
+	phase(ss, MAIL_MS, "MAIL FROM:<%s>", env.from);
+	if (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase, env.from_params) < 0)
+		goto out;
+	for (i = 0; pipelined && i < env.n; i++)
+		if (smtp_cmd(&ss->smtp, e, "RCPT TO:<%s>%s", env.addrs[i],
+		    env.params[i]) < 0)
 			goto out;
-	}
-	rc = -1;
-	phase(ss, MAIL_MS, "MAIL FROM:<%s>", from);
+	phase(ss, MAIL_MS, "MAIL FROM:<%s>", env.from);
+	ss->stage = STAGE_MAIL;
 	if (smtp_flush(&ss->smtp, e) < 0)
 		goto out;
 	if (expect(ss, 250, 0, e) < 0) {
 		/* Pipelined RCPTs still get (refusing) answers: drain them. */
-		for (i = 0; pipelined && i < n; i++)
+		for (i = 0; pipelined && i < env.n; i++)
 			if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
 				break;
 		goto out;
 	}
-	rc = rcpt_replies(ss, rcpt, n, pipelined, e);
+	rc = rcpt_replies(ss, env.addrs, env.params, env.n, pipelined, e);
 out:
-	free(from);
-	free(rcpt);
+	envelope_free(&env);
 	return rc;
 }
 
@@ -616,6 +931,7 @@ data(struct session *ss, struct msg *m, struct err *e)
 	char summary[1024];
 
 	phase(ss, DATA_MS, "DATA");
+	ss->stage = STAGE_DATA;
 	if (smtp_cmd(&ss->smtp, e, "DATA") < 0 ||
 	    smtp_flush(&ss->smtp, e) < 0 || expect(ss, 354, 0, e) < 0)
 		return -1;
@@ -632,6 +948,7 @@ data(struct session *ss, struct msg *m, struct err *e)
 	}
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
+	ss->stage = STAGE_DATA;
 	if (smtp_data_end(&ss->smtp, &d, e) < 0 || expect(ss, 250, 0, e) < 0)
 		return -1;
 	ss->no_quit = 0;
@@ -692,7 +1009,7 @@ session_run(const struct options *o, const struct msg_spec *spec,
 {
 	struct session ss;
 	struct msg m;
-	int rc = -1, opened = 0;
+	int rc = -1, composed = 0;
 
 	(void)body;	/* the message's parts are all in spec */
 	memset(&ss, 0, sizeof(ss));
@@ -710,16 +1027,15 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	if (greeting(&ss, e) < 0 || ehlo(&ss, e) < 0 ||
 	    negotiate_tls(&ss, e) < 0 || authenticate(&ss, e) < 0)
 		goto out;
-	/* The encodings depend on the server: 8bit only with 8BITMIME. */
-	if (msg_open(&m, spec, ss.smtp.caps.flags & CAP_8BITMIME, e) < 0)
+	if (extensions(&ss, spec, sender, e) < 0 ||
+	    compose(&ss, spec, &m, e) < 0)
 		goto out;
-	opened = 1;
-	if (envelope(&ss, sender, msg_is_8bit(&m), e) < 0 ||
-	    data(&ss, &m, e) < 0)
+	composed = 1;
+	if (envelope(&ss, sender, e) < 0 || data(&ss, &m, e) < 0)
 		goto out;
 	rc = 0;
 out:
-	if (opened)
+	if (composed)
 		msg_close(&m);
 	save_tls_session(&ss);
 	finish(&ss, e);

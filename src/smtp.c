@@ -1,5 +1,6 @@
 /* SMTP protocol primitives: see smtp.h. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,28 +95,32 @@ smtp_parse_line(const char *line, size_t len, int *last, const char **text)
 	return (u[0] - '0') * 100 + (u[1] - '0') * 10 + (u[2] - '0');
 }
 
-/* RFC 3463: "class.subject.detail" at the start of the text. */
+/*
+ * RFC 3463 section 2 and RFC 2034 section 4: "class.subject.detail" at
+ * the start of the text, where class is the reply's own first digit and
+ * subject and detail have one to three digits.
+ */
 static void
 extract_status(struct smtp_reply *r)
 {
 	const char *t = r->text.data;
-	size_t i = 0, parts = 0, digits = 0;
+	size_t i, parts = 0, digits = 0;
 
 	r->status[0] = '\0';
-	if (t == NULL || t[0] != '0' + r->code / 100)
+	if (t == NULL || t[0] != '0' + r->code / 100 || t[1] != '.')
 		return;
-	for (i = 0; t[i] != '\0' && i < sizeof(r->status) - 1; i++) {
+	for (i = 2; t[i] != '\0'; i++) {
 		if (isdigit((unsigned char)t[i])) {
 			if (++digits > 3)
 				return;
-		} else if (t[i] == '.' && digits > 0 && parts < 2) {
+		} else if (t[i] == '.' && digits > 0 && parts == 0) {
 			parts++;
 			digits = 0;
 		} else {
 			break;
 		}
 	}
-	if (parts != 2 || digits == 0 || (t[i] != ' ' && t[i] != '\0' &&
+	if (parts != 1 || digits == 0 || (t[i] != ' ' && t[i] != '\0' &&
 	    t[i] != '\n'))
 		return;
 	memcpy(r->status, t, i);
@@ -161,6 +166,25 @@ smtp_read_reply(struct smtp *s, struct smtp_reply *r, struct err *e)
 	return 0;
 }
 
+/* Is the word w[0..n) one of the space-separated words of list? */
+static int
+has_word(const char *list, const char *w, size_t n)
+{
+	const char *p = list, *end;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		end = strchr(p, ' ');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) == n && strncasecmp(p, w, n) == 0)
+			return 1;
+		p = end;
+	}
+	return 0;
+}
+
 static int
 keyword(const char *line, const char *kw, const char **params)
 {
@@ -170,23 +194,69 @@ keyword(const char *line, const char *kw, const char **params)
 	    line[n] != ' ' && line[n] != '='))
 		return 0;
 	*params = line + n + (line[n] != '\0');
+	while (**params == ' ')
+		(*params)++;
 	return 1;
 }
 
+/* Add each mechanism once, whether it came from "AUTH" or "AUTH=". */
 static void
 add_auth(struct smtp_caps *caps, const char *mechs)
 {
-	size_t len = strlen(caps->auth), n = strlen(mechs);
+	const char *p = mechs, *q;
+	size_t len, n;
 
-	if (len + n + 2 > sizeof(caps->auth))
-		return;
-	if (len > 0)
-		caps->auth[len++] = ' ';
-	memcpy(caps->auth + len, mechs, n + 1);
+	for (; *p != '\0'; p = q) {
+		while (*p == ' ')
+			p++;
+		for (q = p; *q != '\0' && *q != ' '; q++)
+			;
+		n = (size_t)(q - p);
+		if (n == 0 || has_word(caps->auth, p, n))
+			continue;
+		len = strlen(caps->auth);
+		if (len + n + 2 > sizeof(caps->auth))
+			return;
+		if (len > 0)
+			caps->auth[len++] = ' ';
+		memcpy(caps->auth + len, p, n);
+		caps->auth[len + n] = '\0';
+	}
 }
 
-void
-smtp_parse_ehlo(struct smtp_caps *caps, const struct smtp_reply *r)
+/*
+ * RFC 1870 section 4: "SIZE" with an optional number; 0 or no number
+ * means no fixed limit.  When the keyword appears more than once the
+ * smallest limit stated is the one respected.
+ */
+static void
+add_size(struct smtp_caps *caps, const char *param)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	for (i = 0; isdigit((unsigned char)param[i]); i++) {
+		if (v > (ULLONG_MAX - 9) / 10) {
+			v = ULLONG_MAX;
+			break;
+		}
+		v = v * 10 + (unsigned)(param[i] - '0');
+	}
+	if (i == 0 || (param[i] != '\0' && param[i] != ' ' &&
+	    !isdigit((unsigned char)param[i])))
+		v = 0;		/* not a number: treat as "no stated limit" */
+	caps->flags |= CAP_SIZE;
+	if (v > 0 && (caps->size_max == 0 || v < caps->size_max))
+		caps->size_max = v;
+}
+
+/*
+ * One EHLO line, trimmed: keywords are case-insensitive (RFC 5321
+ * section 2.4), parameters follow after a space, unknown keywords are
+ * ignored, and a keyword listed twice is simply seen twice.
+ */
+static void
+ehlo_line(struct smtp_caps *caps, char *one)
 {
 	static const struct {
 		const char *kw;
@@ -202,9 +272,35 @@ smtp_parse_ehlo(struct smtp_caps *caps, const struct smtp_reply *r)
 		{ "BINARYMIME", CAP_BINARYMIME },
 		{ "REQUIRETLS", CAP_REQUIRETLS },
 	};
-	const char *line, *params, *next;
-	char one[SMTP_LINE_MAX];
+	const char *params;
 	size_t i, n;
+
+	for (i = 0; one[i] != '\0'; i++)
+		if (one[i] == '\t')
+			one[i] = ' ';
+	while (*one == ' ')
+		one++;
+	n = strlen(one);
+	while (n > 0 && one[n - 1] == ' ')
+		one[--n] = '\0';
+	for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
+		if (keyword(one, simple[i].kw, &params))
+			caps->flags |= simple[i].flag;
+	if (keyword(one, "SIZE", &params))
+		add_size(caps, params);
+	/* "AUTH=" is the pre-RFC 4954 form some servers still send. */
+	if (keyword(one, "AUTH", &params)) {
+		caps->flags |= CAP_AUTH;
+		add_auth(caps, params);
+	}
+}
+
+void
+smtp_parse_ehlo(struct smtp_caps *caps, const struct smtp_reply *r)
+{
+	const char *line, *next;
+	char one[SMTP_LINE_MAX];
+	size_t n;
 
 	memset(caps, 0, sizeof(*caps));
 	if (r->text.data == NULL)
@@ -219,18 +315,7 @@ smtp_parse_ehlo(struct smtp_caps *caps, const struct smtp_reply *r)
 			n = sizeof(one) - 1;
 		memcpy(one, line, n);
 		one[n] = '\0';
-		for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
-			if (keyword(one, simple[i].kw, &params))
-				caps->flags |= simple[i].flag;
-		if (keyword(one, "SIZE", &params)) {
-			caps->flags |= CAP_SIZE;
-			caps->size_max = strtoull(params, NULL, 10);
-		}
-		/* "AUTH=" is the pre-RFC 4954 form some servers still send. */
-		if (keyword(one, "AUTH", &params)) {
-			caps->flags |= CAP_AUTH;
-			add_auth(caps, params);
-		}
+		ehlo_line(caps, one);
 		line = next;
 	}
 }
@@ -342,4 +427,148 @@ smtp_data_end(struct smtp *s, struct smtp_data *d, struct err *e)
 	if (conn_write(s->conn, ".\r\n", 3, e) < 0)
 		return -1;
 	return conn_flush(s->conn, e);
+}
+
+/*
+ * What the subject.detail part of an enhanced status code means (RFC
+ * 3463, and the codes registered since by RFC 4954, RFC 5248, RFC 6531,
+ * RFC 7505 and RFC 8689), in words short enough for an error line.
+ */
+static const struct {
+	const char *code;	/* "subject.detail" */
+	const char *text;
+} status_texts[] = {
+	{ "0.0", "other or undefined status" },
+	{ "1.0", "other address status" },
+	{ "1.1", "bad destination mailbox address" },
+	{ "1.2", "bad destination system address" },
+	{ "1.3", "bad destination mailbox address syntax" },
+	{ "1.4", "destination mailbox address ambiguous" },
+	{ "1.6", "destination mailbox has moved" },
+	{ "1.7", "bad sender mailbox address syntax" },
+	{ "1.8", "bad sender system address" },
+	{ "1.10", "recipient domain has a null MX" },
+	{ "2.0", "other or undefined mailbox status" },
+	{ "2.1", "mailbox disabled" },
+	{ "2.2", "mailbox full" },
+	{ "2.3", "message longer than an administrative limit" },
+	{ "2.4", "mailing list expansion problem" },
+	{ "3.0", "other or undefined mail system status" },
+	{ "3.1", "mail system full" },
+	{ "3.2", "system not accepting network messages" },
+	{ "3.3", "system not capable of selected features" },
+	{ "3.4", "message too big for system" },
+	{ "3.5", "system incorrectly configured" },
+	{ "4.0", "other or undefined network or routing status" },
+	{ "4.1", "no answer from host" },
+	{ "4.2", "bad connection" },
+	{ "4.3", "directory server failure" },
+	{ "4.4", "unable to route" },
+	{ "4.5", "mail system congestion" },
+	{ "4.6", "routing loop detected" },
+	{ "4.7", "delivery time expired" },
+	{ "5.0", "other or undefined protocol status" },
+	{ "5.1", "invalid command" },
+	{ "5.2", "syntax error" },
+	{ "5.3", "too many recipients" },
+	{ "5.4", "invalid command arguments" },
+	{ "5.5", "wrong protocol version" },
+	{ "5.6", "authentication exchange line too long" },
+	{ "6.0", "other or undefined media error" },
+	{ "6.1", "media not supported" },
+	{ "6.2", "conversion required and prohibited" },
+	{ "6.3", "conversion required but not supported" },
+	{ "6.4", "conversion with loss performed" },
+	{ "6.5", "conversion failed" },
+	{ "6.7", "non-ASCII addresses not permitted" },
+	{ "6.8", "UTF-8 reply required but not permitted" },
+	{ "6.9", "UTF-8 header message cannot be transferred" },
+	{ "7.0", "other or undefined security status" },
+	{ "7.1", "delivery not authorized, message refused" },
+	{ "7.2", "mailing list expansion prohibited" },
+	{ "7.3", "security conversion required but not possible" },
+	{ "7.4", "security features not supported" },
+	{ "7.5", "cryptographic failure" },
+	{ "7.6", "cryptographic algorithm not supported" },
+	{ "7.7", "message integrity failure" },
+	{ "7.8", "authentication credentials invalid" },
+	{ "7.9", "authentication mechanism too weak" },
+	{ "7.10", "encryption needed" },
+	{ "7.11", "encryption required for the authentication mechanism" },
+	{ "7.12", "password transition needed" },
+	{ "7.13", "user account disabled" },
+	{ "7.14", "trust relationship required" },
+	{ "7.15", "priority level too low" },
+	{ "7.16", "message too big for the specified priority" },
+	{ "7.17", "mailbox owner has changed" },
+	{ "7.18", "domain owner has changed" },
+	{ "7.20", "no passing DKIM signature found" },
+	{ "7.21", "no acceptable DKIM signature found" },
+	{ "7.22", "no valid author-matched DKIM signature found" },
+	{ "7.23", "SPF validation failed" },
+	{ "7.24", "SPF validation error" },
+	{ "7.25", "reverse DNS validation failed" },
+	{ "7.26", "multiple authentication checks failed" },
+	{ "7.27", "sender address has a null MX" },
+	{ "7.28", "mail flood detected" },
+	{ "7.29", "ARC validation failure" },
+	{ "7.30", "REQUIRETLS support required" },
+};
+
+const char *
+smtp_status_text(const char *status)
+{
+	size_t i;
+
+	if (status == NULL || status[0] == '\0' || status[1] != '.')
+		return NULL;
+	for (i = 0; i < sizeof(status_texts) / sizeof(status_texts[0]); i++)
+		if (strcmp(status + 2, status_texts[i].code) == 0)
+			return status_texts[i].text;
+	return NULL;
+}
+
+static const char xdigits[] = "0123456789ABCDEF";
+
+int
+smtp_xtext(struct buf *b, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char hex[3];
+	int bad = 0;
+
+	/* RFC 3461 section 4: "+" and two upper-case hex digits. */
+	for (; *u != '\0'; u++) {
+		if (*u > ' ' && *u < 0x7f && *u != '+' && *u != '=') {
+			bad |= buf_addc(b, (char)*u);
+			continue;
+		}
+		hex[0] = '+';
+		hex[1] = xdigits[*u >> 4];
+		hex[2] = xdigits[*u & 15];
+		bad |= buf_add(b, hex, 3);
+	}
+	return bad ? -1 : 0;
+}
+
+int
+smtp_unitext(struct buf *b, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	int bad = 0;
+
+	/*
+	 * RFC 6533 section 3, utf-8-addr-unitext: UTF-8 as it is, ASCII
+	 * graphic characters as they are except "+", "=" and "\", which
+	 * (like space and controls) become \x{HH}.
+	 */
+	for (; *u != '\0'; u++) {
+		if (*u >= 0x80 || (*u > ' ' && *u < 0x7f && *u != '+' &&
+		    *u != '=' && *u != '\\'))
+			bad |= buf_addc(b, (char)*u);
+		else
+			bad |= buf_addf(b, "\\x{%c%c}", xdigits[*u >> 4],
+			    xdigits[*u & 15]);
+	}
+	return bad ? -1 : 0;
 }

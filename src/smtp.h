@@ -38,7 +38,8 @@ enum smtp_cap_flags {
 
 struct smtp_caps {
 	unsigned flags;
-	unsigned long long size_max;	/* SIZE parameter; 0 = no limit */
+	/* SIZE parameter (the smallest, if repeated); 0 = no stated limit */
+	unsigned long long size_max;
 	char auth[512];			/* mechanisms, space separated */
 };
 
@@ -85,6 +86,20 @@ void smtp_parse_ehlo(struct smtp_caps *caps, const struct smtp_reply *r);
 /* "550 5.1.1 no such user" -- one printable line, for messages. */
 const char *smtp_reply_summary(const struct smtp_reply *r, char *buf,
     size_t size);
+
+/*
+ * A few words saying what an enhanced status code ("5.1.1") means, from
+ * the RFC 3463 registry; NULL for a code it does not know.  Static text.
+ */
+const char *smtp_status_text(const char *status);
+/*
+ * Parameter encodings, appended to b; -1 when b would pass its cap.
+ * smtp_xtext: RFC 3461 section 4 xtext (ENVID, ORCPT of type rfc822).
+ * smtp_unitext: RFC 6533 utf-8-addr-unitext (ORCPT of type utf-8, only
+ * in a transaction that uses SMTPUTF8).
+ */
+int smtp_xtext(struct buf *b, const char *s);
+int smtp_unitext(struct buf *b, const char *s);
 
 /* Message data writer (after the 354 reply). */
 struct smtp_data {

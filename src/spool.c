@@ -22,6 +22,10 @@ scan(struct spool *sp, const unsigned char *s, size_t n)
 
 	for (i = 0; i < n; i++) {
 		c = s[i];
+		if (c == '\r' || (c == '\n' && !sp->last_cr))
+			in->wire_size += 2;
+		else if (c != '\n')
+			in->wire_size++;
 		if (sp->last_cr && c != '\n')
 			in->has_lone_cr = 1;
 		sp->last_cr = c == '\r';
@@ -76,6 +80,8 @@ scan_finish(struct spool *sp)
 {
 	if (sp->last_cr)
 		sp->info.has_lone_cr = 1;
+	else if (sp->cur_line > 0)
+		sp->info.wire_size += 2;	/* the writer ends the line */
 	if (sp->u8_need)
 		sp->info.utf8_ok = 0;
 	if (sp->cur_line > 0)

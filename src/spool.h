@@ -19,6 +19,12 @@ struct err;
 
 struct spool_info {
 	unsigned long long size;	/* bytes captured */
+	/*
+	 * Octets once every line end (CRLF, LF or a lone CR) is CRLF and a
+	 * missing final line end is added: what the SMTP data writer
+	 * sends, before dot-stuffing (the RFC 1870 message size).
+	 */
+	unsigned long long wire_size;
 	unsigned long long lines;
 	size_t max_line;		/* longest line, line end excluded */
 	int has_8bit;			/* any byte >= 0x80 */

@@ -17,10 +17,14 @@
 #
 # After `start`, DIR/instance.env holds shell assignments for the callers:
 #   PF_DIR PF_SMTP_PORT PF_SMTPS_PORT PF_MAILDIR PF_CAFILE PF_IPV6 PF_LOG
+#   PF_NOUTF8_PORT
 #
 # Mail for any user at example.com, example.net and example.org is accepted
 # and delivered to the one Maildir; rejected@example.com is refused
 # at RCPT with 550; any other domain is refused as relaying (554).
+# The internationalised test domain 例子.测试 (xn--fsqu00a.xn--0zwm56d) is
+# accepted too.  PF_NOUTF8_PORT (127.0.0.1 only) is a plain-SMTP listener
+# with smtputf8_enable=no, for clients' fallback when SMTPUTF8 is absent.
 #
 # Environment:
 #   PF_DISCARD=1   accept mail but throw it away (benchmarks: no disk work)
@@ -54,14 +58,14 @@ PATH=$PATH:/usr/sbin:/sbin
 
 pf() { postfix -c "$DIR/etc" "$@"; }
 
-# Print two distinct free TCP ports, each free on 127.0.0.1 and, when IPv6
-# loopback works, on ::1 as well.
+# Print $2 (default two) distinct free TCP ports, each free on 127.0.0.1
+# and, when IPv6 loopback works, on ::1 as well.
 free_ports() {
-    "$PYTHON" - "$1" <<'EOF'
+    "$PYTHON" - "$1" "${2:-2}" <<'EOF'
 import socket, sys
 want_v6 = sys.argv[1] == "1"
 ports = []
-while len(ports) < 2:
+while len(ports) < int(sys.argv[2]):
     s4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s4.bind(("127.0.0.1", 0))
     port = s4.getsockname()[1]
@@ -113,7 +117,7 @@ master_pid() {
 }
 
 write_config() {
-    local smtp_port=$1 smtps_port=$2 ipv6=$3
+    local smtp_port=$1 smtps_port=$2 ipv6=$3 noutf8_port=$4
     local interfaces=127.0.0.1 protocols=ipv4 mynet=127.0.0.0/8
     local vuid vgid transport=virtual
     if [ "$ipv6" = 1 ]; then
@@ -156,7 +160,8 @@ smtputf8_enable = yes
 
 # Deliver the test domains into one Maildir, DIR/mail/inbox/; virtual(8)
 # puts a Delivered-To: header on top of each copy, which "wait" looks for.
-virtual_mailbox_domains = example.com, example.net, example.org
+virtual_mailbox_domains = example.com, example.net, example.org,
+    例子.测试, xn--fsqu00a.xn--0zwm56d
 virtual_mailbox_base = $DIR/mail
 virtual_mailbox_maps = static:inbox/
 virtual_uid_maps = static:$vuid
@@ -200,6 +205,8 @@ EOF
 127.0.0.1:$smtps_port inet  n  -  n  -  -  smtpd
   -o smtpd_tls_wrappermode=yes
   -o smtpd_tls_security_level=encrypt
+127.0.0.1:$noutf8_port inet  n  -  n  -  -  smtpd
+  -o smtputf8_enable=no
 EOF
     if [ "$ipv6" = 1 ]; then
         cat >>"$DIR/etc/master.cf" <<EOF
@@ -331,14 +338,13 @@ do_start() {
     fi
     chmod 600 "$DIR/certs/server-key.pem"
 
-    local ipv6=0 ports smtp_port smtps_port
+    local ipv6=0 ports smtp_port smtps_port noutf8_port
     have_ipv6_loopback && ipv6=1
 
     for _ in 1 2 3; do
-        ports=$(free_ports "$ipv6")
-        smtp_port=${ports% *}
-        smtps_port=${ports#* }
-        write_config "$smtp_port" "$smtps_port" "$ipv6"
+        ports=$(free_ports "$ipv6" 3)
+        read -r smtp_port smtps_port noutf8_port <<<"$ports"
+        write_config "$smtp_port" "$smtps_port" "$ipv6" "$noutf8_port"
 
         # Postfix waits (in 300 ms steps, up to about 2 s) before loading a
         # table or main.cf modified within the last seconds; back-date them.
@@ -359,6 +365,7 @@ PF_CAFILE='$DIR/certs/ca.pem'
 PF_IPV6=$ipv6
 PF_LOG='$DIR/maillog'
 PF_SASL=${PF_SASL:-0}
+PF_NOUTF8_PORT=$noutf8_port
 EOF
             cat "$DIR/instance.env"
             return 0
