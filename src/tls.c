@@ -307,22 +307,74 @@ pin_callback(void *user, int attempt, const char *token_url,
 	return 0;
 }
 
+/* What went wrong with a PKCS#11 object, in terms of what to do about it. */
+static int
+pkcs11_error(const char *opt, const char *uri, int r, int have_pin,
+    struct err *e)
+{
+	char safe[256];
+
+	printable(safe, sizeof(safe), uri, strlen(uri));
+	switch (r) {
+	case GNUTLS_E_PKCS11_PIN_ERROR:
+	case GNUTLS_E_PKCS11_PIN_LOCKED:
+		if (!have_pin)
+			return err_set(e, E_CONFIG, "%s %s: the token asks for "
+			    "its PIN; give it with --cert-password-file", opt,
+			    safe);
+		return err_set(e, E_CONFIG, "%s %s: the token refused the PIN "
+		    "from --cert-password-file (%s)", opt, safe,
+		    gnutls_strerror(r));
+	case GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE:
+	case GNUTLS_E_PKCS11_REQUESTED_OBJECT_NOT_AVAILBLE:
+	case GNUTLS_E_PKCS11_TOKEN_ERROR:
+	case GNUTLS_E_PKCS11_SLOT_ERROR:
+		return err_set(e, E_CONFIG, "%s %s: no token holds an object "
+		    "matching this URI (p11tool --list-tokens and p11tool "
+		    "--login --list-all show what there is)", opt, safe);
+	default:
+		return err_set(e, E_CONFIG, "%s %s: %s", opt, safe,
+		    gnutls_strerror(r));
+	}
+}
+
+/*
+ * A certificate and key of which at least one is a PKCS#11 URI; the key
+ * never leaves its token.  The certificate is looked at on its own
+ * first, so that an error names the option that is wrong.
+ */
 static int
 load_pkcs11(struct tls_ctx *ctx, const char *cert, const char *key,
     const char *password, struct err *e)
 {
-	char safe[256];
+	gnutls_x509_crt_fmt_t fmt = GNUTLS_X509_FMT_PEM;
+	gnutls_datum_t d = { NULL, 0 };
+	gnutls_x509_crt_t crt;
 	int r;
 
 	if (password != NULL)
 		ctx->pin = xstrdup(password);
 	gnutls_pkcs11_set_pin_function(pin_callback, ctx);
+	if (strncmp(cert, "pkcs11:", 7) == 0) {
+		if ((r = gnutls_x509_crt_init(&crt)) < 0)
+			return err_set(e, E_OSERR, "TLS: %s",
+			    gnutls_strerror(r));
+		r = gnutls_x509_crt_import_url(crt, cert, 0);
+		gnutls_x509_crt_deinit(crt);
+		if (r < 0)
+			return pkcs11_error("--cert", cert, r,
+			    password != NULL, e);
+	} else {
+		if (load_file(cert, "--cert", &d, e) < 0)
+			return -1;
+		fmt = guess_format(&d);
+		free_datum(&d);
+	}
 	r = gnutls_certificate_set_x509_key_file2(ctx->cred, cert,
-	    key ? key : cert, GNUTLS_X509_FMT_PEM, NULL, 0);
+	    key ? key : cert, fmt, NULL, 0);
 	if (r < 0)
-		return err_set(e, E_CONFIG, "--cert %s: %s",
-		    printable(safe, sizeof(safe), cert, strlen(cert)),
-		    gnutls_strerror(r));
+		return pkcs11_error(key ? "--key" : "--cert", key ? key : cert,
+		    r, password != NULL, e);
 	return 0;
 }
 
@@ -342,7 +394,8 @@ load_identity(struct tls_ctx *ctx, const struct tls_opts *o, struct err *e)
 
 	if (o->cert == NULL)
 		return 0;
-	if (strncmp(o->cert, "pkcs11:", 7) == 0)
+	if (strncmp(o->cert, "pkcs11:", 7) == 0 ||
+	    (o->key != NULL && strncmp(o->key, "pkcs11:", 7) == 0))
 		rc = load_pkcs11(ctx, o->cert, o->key, o->cert_password, e);
 	else if (o->key == NULL && (has_suffix(o->cert, ".p12") ||
 	    has_suffix(o->cert, ".pfx")))
