@@ -25,12 +25,13 @@
 #              clear to a remote host" test); media-types (/etc/mime.types),
 #              mpack (munpack, a second MIME decoder for the attachment
 #              tests) and time (/usr/bin/time -v: peak memory of large
-#              attachments)
+#              attachments); softhsm2 (a PKCS#11 token for the
+#              client certificate tests, t0320-pkcs11.bats)
 #   --bench    also curl, msmtp and time, which `make bench` compares against
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libmagic-dev"
-test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time"
+test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time softhsm2"
 interop="postfix dovecot-core krb5-kdc krb5-admin-server krb5-user dovecot-gssapi"
 bench="curl msmtp time"
 
@@ -38,7 +39,7 @@ want="$build $test $interop"
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
-	-h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done
