@@ -47,6 +47,9 @@ OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr \
 	     tests/unit/test-ext tests/unit/test-msg
+# Programs the Bats suites run (servers for what Python cannot do).
+TEST_HELPERS = tests/helpers/tlsrelay
+
 UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o \
 	       src/msg.o src/msgread.o src/attach.o src/mimetype.o \
@@ -81,7 +84,10 @@ check: all check-layers check-banned check-unit check-bats
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
-check-bats: all
+tests/helpers/%: tests/helpers/%.c FLAGS
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(DEPS_LIBS)
+
+check-bats: all $(TEST_HELPERS)
 	SMTPSEND=$(CURDIR)/smtpsend VALGRIND=$(VALGRIND) $(BATS) tests/
 
 check-interop: all
@@ -129,6 +135,7 @@ configure: configure.ac
 
 clean:
 	rm -f smtpsend $(OBJS) $(OBJS:.o=.d) FLAGS FLAGS.new \
-	      $(UNIT_TESTS) tests/unit/*.o tests/unit/*.d
+	      $(UNIT_TESTS) tests/unit/*.o tests/unit/*.d \
+	      $(TEST_HELPERS) tests/helpers/*.d
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(TEST_HELPERS:=.d)

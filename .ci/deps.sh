@@ -15,25 +15,33 @@
 #   interop    Postfix, for `make check-interop` (installed without the
 #              debconf dialogue and left unconfigured: the tests start
 #              their own instances), and dovecot-core for its SASL
-#              service (t-postfix-auth.bats; its own instance too)
+#              service (t-postfix-auth.bats; its own instance too);
+#              for GSSAPI (t-postfix-gssapi.bats) an MIT Kerberos KDC
+#              and its tools (krb5-kdc, krb5-admin-server for
+#              kadmin.local, krb5-user for kinit/klist; the tests build
+#              a throwaway realm, the system one is never configured)
+#              and dovecot-gssapi
 #   test also  iproute2 (a private network namespace for the "no AUTH in
 #              clear to a remote host" test); media-types (/etc/mime.types),
 #              mpack (munpack, a second MIME decoder for the attachment
 #              tests) and time (/usr/bin/time -v: peak memory of large
-#              attachments)
+#              attachments); softhsm2 (a PKCS#11 token for the
+#              client certificate tests, t0320-pkcs11.bats); openssl
+#              (`openssl ocsp` makes the OCSP responses t0330-ocsp.bats
+#              staples)
 #   --bench    also curl, msmtp and time, which `make bench` compares against
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libmagic-dev"
-test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time"
-interop="postfix dovecot-core"
+test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time softhsm2 openssl"
+interop="postfix dovecot-core krb5-kdc krb5-admin-server krb5-user dovecot-gssapi"
 bench="curl msmtp time"
 
 want="$build $test $interop"
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
-	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done
