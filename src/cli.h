@@ -10,6 +10,7 @@
 
 #include "addr.h"
 
+struct config;
 struct creds;
 struct err;
 
@@ -72,6 +73,27 @@ struct options {
 	const char *envid;	/* ENVID, printable ASCII, or NULL */
 	int dsn_required;	/* no DSN at the server: fail, not warn */
 	int require_tls;	/* --require-tls */
+	/* Configuration, sendmail mode and results (issue 5) */
+	struct config *cfg;		/* the file read, owned; or NULL */
+	const char *account;		/* the account used, or NULL */
+	int sendmail;			/* sendmail's command line */
+	const char *full_name;		/* -F: display name for our From */
+	int json;			/* --json */
+	const char *syslog_facility;	/* --syslog: "mail", ...; NULL: off */
+	const char *log_file;		/* --log */
+	int progress;			/* 0: --no-progress */
+	const char *local_domain;	/* for bare local recipients */
+	const char *aliases;		/* /etc/aliases-style file */
+	struct bare_rcpt *bare;		/* bare local names, resolved late */
+	size_t nbare;
+	int layer;			/* the source being applied */
+	int pw_layer;			/* ... that set the password source */
+};
+
+/* A recipient written without a domain ("root"), and where it goes. */
+struct bare_rcpt {
+	const char *name;
+	int kind;		/* 't' to, 'c' cc, 'b' bcc */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_VERSION };
@@ -82,7 +104,10 @@ enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_VERSION };
  * decided once the server's capabilities are known (session.c).
  */
 int cli_parse(int argc, char **argv, struct options *o, struct err *e);
-void cli_usage(void);
+/* --help (all = 0: the common options; 1: every option). */
+void cli_usage(int all);
+/* Every long option's name, one a line (for the man-page check). */
+void cli_list_options(void);
 void options_release(struct options *o);
 const char *tls_mode_name(enum tls_mode m);
 /* True when any DSN option (--dsn-notify, --dsn-ret, --envid) was given. */

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "config.h"
 #include "creds.h"
 #include "deadline.h"
 #include "err.h"
@@ -85,6 +86,8 @@ default_from(struct options *o, const char *self_name, struct err *e)
 	rc = addr_parse(spec, "default sender (use --from)", 0, &o->from, e);
 	free(spec);
 	o->have_from = rc == 0;
+	if (rc == 0 && o->full_name != NULL)
+		o->from.name = xstrdup(o->full_name);
 	return rc;
 }
 
@@ -248,6 +251,23 @@ out:
 	return rc;
 }
 
+/* -v: which file and account this run took its settings from. */
+static void
+describe_config(const struct options *o)
+{
+	if (o->cfg == NULL)
+		log_info("no config file (neither ~/.config/smtpsend/config "
+		    "nor the system one exists)");
+	else if (o->account != NULL)
+		log_info("config file %s, account %s", o->cfg->path,
+		    o->account);
+	else
+		log_info("config file %s, defaults only (no account)",
+		    o->cfg->path);
+	if (o->sendmail)
+		log_info("sendmail mode: standard input is the whole message");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -271,6 +291,7 @@ main(int argc, char **argv)
 	if (rc == CLI_RUN) {
 		log_set_level(o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE :
 		    LOG_NORMAL);
+		describe_config(&o);
 		rc = run(&o, &e);
 	}
 	options_release(&o);
