@@ -12,6 +12,7 @@
 
 struct config;
 struct creds;
+struct report;
 struct err;
 
 enum tls_mode { TLS_AUTO, TLS_STARTTLS, TLS_IMPLICIT, TLS_NONE };
@@ -67,6 +68,7 @@ struct options {
 	const char *tls_session_cache;	/* directory */
 	int serverinfo;
 	struct creds *creds;		/* gathered by main before connecting */
+	struct report *report;		/* results, filled as the run goes */
 	/* SMTP extensions (RFC 3461 DSN, RFC 8689 REQUIRETLS) */
 	unsigned dsn_notify;	/* DSN_NOTIFY_* flags; 0 = not asked for */
 	enum dsn_ret dsn_ret;

@@ -22,11 +22,15 @@
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "report.h"
 #include "sasl.h"
 #include "session.h"
 #include "spool.h"
 #include "tls.h"
 #include "xmalloc.h"
+
+static void report_envelope(const struct options *o,
+    const struct mailbox *sender);
 
 /*
  * The watchdog: if some library call ever blocks past the deadline, the
@@ -242,6 +246,7 @@ run(struct options *o, struct err *e)
 	if (creds_load(o, &creds, &dl, e) < 0)
 		goto out;
 	o->creds = &creds;
+	report_envelope(o, sender);
 	rc = session_run(o, &spec, sender, &body, self_name, &dl, e);
 out:
 	creds_release(&creds);
@@ -268,12 +273,48 @@ describe_config(const struct options *o)
 		log_info("sendmail mode: standard input is the whole message");
 }
 
+/* The envelope as the report shows it, before any reply. */
+static void
+report_envelope(const struct options *o, const struct mailbox *sender)
+{
+	const struct mailbox *lists[3] = { o->to, o->cc, o->bcc };
+	size_t counts[3] = { o->nto, o->ncc, o->nbcc }, i, k;
+	char *a;
+
+	a = sender->null ? xstrdup("") : addr_envelope(sender);
+	report_sender(o->report, a);
+	free(a);
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < counts[k]; i++) {
+			a = addr_envelope(&lists[k][i]);
+			report_rcpt(o->report, a);
+			free(a);
+		}
+}
+
+/* --json, --log and --syslog: the run's outcome for machines. */
+static void
+report_outcome(const struct options *o, struct report *rep, int status,
+    const char *error)
+{
+	if (o->print || o->serverinfo)
+		return;
+	if (o->json)
+		report_json(rep, status, error, o->cfg ? o->cfg->path : NULL,
+		    o->account);
+	if ((o->log_file != NULL || o->syslog_facility != NULL) &&
+	    report_log_line(rep, status, error, o->log_file,
+	    o->syslog_facility) < 0)
+		log_warn("--log %s: %s", o->log_file, strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o;
+	struct report rep;
 	struct err e;
-	int rc;
+	int rc, status = 0;
 
 	hygiene();
 	err_init(&e);
@@ -288,16 +329,21 @@ main(int argc, char **argv)
 		options_release(&o);
 		return 0;
 	}
+	report_init(&rep, o.host ? o.host : "", o.port);
+	o.report = &rep;
 	if (rc == CLI_RUN) {
 		log_set_level(o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE :
 		    LOG_NORMAL);
 		describe_config(&o);
 		rc = run(&o, &e);
 	}
-	options_release(&o);
 	if (rc < 0 || e.kind != E_OK) {
 		log_error("%s", e.msg[0] ? e.msg : "failed");
-		return err_exit_code(e.kind == E_OK ? E_SOFTWARE : e.kind);
+		status = err_exit_code(e.kind == E_OK ? E_SOFTWARE : e.kind);
 	}
-	return 0;
+	report_outcome(&o, &rep, status, status ? (e.msg[0] ? e.msg :
+	    "failed") : NULL);
+	report_release(&rep);
+	options_release(&o);
+	return status;
 }

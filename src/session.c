@@ -17,6 +17,8 @@
 #include "msg.h"
 #include "net.h"
 #include "sasl.h"
+#include "progress.h"
+#include "report.h"
 #include "session.h"
 #include "smtp.h"
 #include "spool.h"
@@ -74,6 +76,7 @@ phase(struct session *ss, int64_t limit_ms, const char *fmt, ...)
 	va_end(ap);
 	deadline_phase(ss->dl, ss->phase, limit_ms);
 	ss->stage = STAGE_OTHER;
+	report_phase(ss->o->report, ss->phase);
 }
 
 /*
@@ -90,6 +93,8 @@ check_reply(struct session *ss, int want, int is_rcpt, struct err *e)
 	char summary[1024];
 	enum err_kind base, kind;
 
+	report_reply(ss->o->report, ss->phase, ss->reply.code,
+	    ss->reply.status, ss->reply.text.data, ss->reply.text.len);
 	if (ss->reply.code / 100 == want / 100 && (want % 100 == 0 ||
 	    ss->reply.code == want))
 		return 0;
@@ -260,6 +265,8 @@ start_tls(struct session *ss, struct err *e)
 		return -1;
 	}
 	conn_start_tls(ss->conn, t);
+	report_tls(ss->o->report, tls_protocol_name(t), tls_cipher_name(t),
+	    tls_resumed(t));
 	if (ss->o->tls_session_cache != NULL)
 		log_info("TLS session %s", tls_resumed(t) ? "resumed from the "
 		    "cache" : "not resumed (full handshake)");
@@ -417,6 +424,7 @@ auth_outcome(struct session *ss, struct sasl *s, const char *mech,
 			return err_set(e, E_NOPERM, "AUTH %s: the server "
 			    "accepted without proving it knows the password",
 			    mech);
+		report_auth(ss->o->report, mech);
 		log_info("authenticated%s%s with %s", ss->o->creds->user ?
 		    " as " : "", ss->o->creds->user ? ss->o->creds->user : "",
 		    mech);
@@ -926,6 +934,7 @@ static int
 data(struct session *ss, struct msg *m, struct err *e)
 {
 	struct smtp_data d;
+	struct progress pr;
 	const char *p;
 	size_t n;
 	char summary[1024];
@@ -938,17 +947,24 @@ data(struct session *ss, struct msg *m, struct err *e)
 	/* From here until the final dot, QUIT would be message text. */
 	ss->no_quit = 1;
 	smtp_data_init(&d);
+	progress_start(&pr, ss->o->progress, ss->size ? ss->size :
+	    msg_size_floor(m));
 	for (;;) {
 		phase(ss, BLOCK_MS, "sending the message");
 		if (msg_read(m, &p, &n, e) < 0 ||
-		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0))
+		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0)) {
+			progress_end(&pr);
 			return -1;	/* no final dot: nothing is delivered */
+		}
 		if (n == 0)
 			break;
+		progress_update(&pr, d.octets);
 	}
+	progress_end(&pr);
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
 	ss->stage = STAGE_DATA;
+	report_size(ss->o->report, d.octets);
 	if (smtp_data_end(&ss->smtp, &d, e) < 0 || expect(ss, 250, 0, e) < 0)
 		return -1;
 	ss->no_quit = 0;

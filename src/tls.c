@@ -713,6 +713,23 @@ tls_describe(struct tls *t, char *buf, size_t size)
 }
 
 const char *
+tls_protocol_name(struct tls *t)
+{
+	const char *n = gnutls_protocol_get_name(
+	    gnutls_protocol_get_version(t->s));
+
+	return n ? n : "?";
+}
+
+const char *
+tls_cipher_name(struct tls *t)
+{
+	const char *n = gnutls_cipher_get_name(gnutls_cipher_get(t->s));
+
+	return n ? n : "?";
+}
+
+const char *
 tls_version_string(void)
 {
 	return gnutls_check_version(NULL);
