@@ -455,10 +455,11 @@ handshake_failure(struct tls *t, int r, const char *name, struct err *e)
 		return err_set(e, E_TEMPFAIL,
 		    "TLS handshake: connection lost: %s", gnutls_strerror(r));
 	if (r == GNUTLS_E_UNEXPECTED_PACKET_LENGTH ||
-	    r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
-		return err_set(e, E_PROTOCOL, "TLS handshake: %s (the server "
-		    "does not seem to speak TLS on this port; try --tls "
-		    "starttls)", gnutls_strerror(r));
+	    r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET ||
+	    r == GNUTLS_E_UNEXPECTED_PACKET)
+		return err_set(e, E_PROTOCOL, "TLS handshake: %s: plain text "
+		    "came where a TLS handshake was expected",
+		    gnutls_strerror(r));
 	return err_set(e, E_PROTOCOL, "TLS handshake: %s", gnutls_strerror(r));
 }
 

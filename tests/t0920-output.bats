@@ -134,3 +134,33 @@ big_body() {
 	assert_success
 	[[ $output != *"MiB sent"* ]]
 }
+
+@test "diagnostics: implicit TLS against a port that greets in clear says to use --tls starttls" {
+	start_aiosmtpd plain
+	run --separate-stderr sendto --tls implicit -f jane@example.com bob@example.com <<<"x"
+	assert_equal "$status" 76
+	[[ $stderr == *"port $PORT speaks plain SMTP first: use --tls starttls"* ]] || fail "$stderr"
+	assert_equal "$(wc -l <<<"$stderr")" 1
+}
+
+@test "diagnostics: STARTTLS against an implicit-TLS port says to use --tls implicit" {
+	start_aiosmtpd implicit
+	TIMEOUT=3 run --separate-stderr sendto --tls starttls --cafile "$CERTS/ca.pem" -f jane@example.com bob@example.com <<<"x"
+	assert_equal "$status" 75
+	[[ $stderr == *"use --tls implicit"* ]] || fail "$stderr"
+	assert_equal "$(wc -l <<<"$stderr")" 1
+}
+
+@test "diagnostics: unknown host, refused connection and untrusted certificate each name the likely fix" {
+	run --separate-stderr smtpsend --host no-such-host.invalid -f jane@example.com bob@example.com <<<"x"
+	assert_equal "$status" 68
+	[[ $stderr == *"check the spelling of --host"* ]] || fail "$stderr"
+	run --separate-stderr smtpsend --host 127.0.0.1 --port "$(closed_port)" -f jane@example.com bob@example.com <<<"x"
+	assert_equal "$status" 75
+	[[ $stderr == *"nothing listens on port"* ]] || fail "$stderr"
+	start_aiosmtpd starttls
+	run --separate-stderr sendto -f jane@example.com bob@example.com <<<"x"
+	assert_equal "$status" 69
+	[[ $stderr == *"--cafile FILE"* ]] || fail "$stderr"
+	assert_equal "$(wc -l <<<"$stderr")" 1
+}
