@@ -12,6 +12,10 @@ CFLAGS    ?= -O2 -g
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+SBINDIR   ?= /usr/sbin
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 PKG_CONFIG ?= pkg-config
 BATS      ?= bats
 
@@ -23,6 +27,7 @@ DEPS_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(DEPS))
 DEPS_LIBS   ?= $(shell $(PKG_CONFIG) --libs $(DEPS))
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSMTPSEND_VERSION='"$(VERSION)"' \
+	     -DSMTPSEND_SYSCONF='"$(SYSCONFDIR)/smtpsend.conf"' \
 	     $(DEPS_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
 
@@ -110,12 +115,23 @@ bench: all
 	@bash bench/run.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 smtpsend $(DESTDIR)$(BINDIR)/smtpsend
 	install -m 644 man/smtpsend.1 $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+	install -m 644 completion/smtpsend.bash $(DESTDIR)$(BASHCOMPDIR)/smtpsend
+	install -m 644 completion/_smtpsend $(DESTDIR)$(ZSHCOMPDIR)/_smtpsend
+
+# Not part of install: replacing the system's sendmail is a decision.
+install-sendmail: install
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sf $(BINDIR)/smtpsend $(DESTDIR)$(SBINDIR)/sendmail
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1 \
+	      $(DESTDIR)$(BASHCOMPDIR)/smtpsend $(DESTDIR)$(ZSHCOMPDIR)/_smtpsend
+	if [ "$$(readlink $(DESTDIR)$(SBINDIR)/sendmail)" = $(BINDIR)/smtpsend ]; then \
+		rm -f $(DESTDIR)$(SBINDIR)/sendmail; fi
 
 configure: configure.ac
 	autoconf -o $@ $<

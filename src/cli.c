@@ -164,7 +164,7 @@ cli_usage(int all)
 "      --port N            port (default 465 with --tls implicit, else 25)\n"
 "      --helo NAME         name to greet with (default: this host's FQDN)\n"
 "      --timeout SECONDS   deadline for the whole run (default 100)\n"
-"  -4, -6                  use only IPv4 / only IPv6\n"
+"  -4, --ipv4, -6, --ipv6 use only IPv4 / only IPv6\n"
 "TLS:\n"
 "      --tls MODE          auto, starttls, implicit or none (default auto)\n"
 "      --cafile FILE       trust these CA certificates, not the system's\n"
