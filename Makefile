@@ -47,13 +47,15 @@ SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c \
        src/creds.c src/secret.c src/netrc.c src/tlscache.c \
        src/config.c src/aliases.c src/report.c \
-       src/progress.c
+       src/progress.c src/rewrite.c
 OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr \
 	     tests/unit/test-ext
 UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o
+UNIT_TESTS += tests/unit/test-rewrite
+UNIT_LIBOBJS += src/aliases.o src/rewrite.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
 	check-banned demo bench install uninstall install-sendmail clean \

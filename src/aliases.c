@@ -187,6 +187,15 @@ aliases_expand(const struct aliases *a, const char *name,
 	return expand(a, name, local_domain, 0, out, n, e);
 }
 
+int
+aliases_is_bare(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-");
+
+	return n > 0 && s[n] == '\0';
+}
+
 void
 aliases_free_list(char **v, size_t n)
 {

@@ -38,6 +38,8 @@ int aliases_load(struct aliases *a, const char *path, struct err *e);
 int aliases_expand(const struct aliases *a, const char *name,
     const char *local_domain, char ***out, size_t *n, struct err *e);
 void aliases_free_list(char **v, size_t n);
+/* Is s a local name without a domain ("root", "www-data")? */
+int aliases_is_bare(const char *s);
 void aliases_release(struct aliases *a);
 
 #endif

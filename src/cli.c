@@ -670,22 +670,12 @@ conf_option(int c, const char *arg, struct options *o, struct err *e)
 	}
 }
 
-/* "root", "www-data": a local name without a domain (cron, mail(1)). */
-static int
-is_bare(const char *s)
-{
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-");
-
-	return n > 0 && s[n] == '\0';
-}
-
 /* --to, --cc, --bcc and arguments: bare names wait for local-domain. */
 static int
 add_rcpt(int c, const char *arg, const char *what, struct options *o,
     struct err *e)
 {
-	if (is_bare(arg)) {
+	if (aliases_is_bare(arg)) {
 		o->bare = xreallocarray(o->bare, o->nbare + 1,
 		    sizeof(*o->bare));
 		o->bare[o->nbare].name = arg;

@@ -1,0 +1,61 @@
+/* Unit checks for rewrite.c: bare local names in header fields. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aliases.h"
+#include "buf.h"
+#include "err.h"
+#include "rewrite.h"
+#include "check.h"
+
+static char *
+run(const struct aliases *al, const char *domain, const char *in,
+    int *changed, int *rc)
+{
+	struct buf out;
+	struct err e;
+
+	err_init(&e);
+	buf_init(&out, 1 << 20);
+	buf_adds(&out, "");
+	*rc = rewrite_header(in, strlen(in), al, domain, &out, changed, &e);
+	return buf_detach(&out);
+}
+
+int
+main(void)
+{
+	struct aliases al;
+	char t1[] = "ops@example.net", t2[] = "admin", name[] = "root";
+	char *target[] = { t1, t2 };
+	struct alias a = { name, target, 2 };
+	char *s;
+	int changed, rc;
+
+	al.v = &a;
+	al.n = 1;
+	/* cron's fields: the To gets the alias, From the domain. */
+	s = run(&al, "example.org", "From: root (Cron Daemon)\nTo: root\n"
+	    "Subject: Cron <root@host> ls\n", &changed, &rc);
+	CHECK(rc == 0 && changed);
+	CHECK_STR(s, "From: root@example.org (Cron Daemon)\n"
+	    "To: ops@example.net, admin@example.org\n"
+	    "Subject: Cron <root@host> ls\n");
+	free(s);
+	/* Full addresses, quoted commas and folded lines stay as written. */
+	s = run(&al, "example.org", "To: \"Doe, J\" <j@example.com>,\n"
+	    " k@example.com\nCc: Web <www-data>\n", &changed, &rc);
+	CHECK(rc == 0 && changed);
+	CHECK_STR(s, "To: \"Doe, J\" <j@example.com>,\n k@example.com\n"
+	    "Cc: Web <www-data@example.org>\n");
+	free(s);
+	s = run(&al, "example.org", "To: a@b.example\n", &changed, &rc);
+	CHECK(rc == 0 && !changed);
+	CHECK_STR(s, "To: a@b.example\n");
+	free(s);
+	/* No domain to append: an error, not a guess. */
+	s = run(&al, NULL, "To: nobody\n", &changed, &rc);
+	CHECK(rc < 0);
+	free(s);
+	return check_report("test-rewrite");
+}
