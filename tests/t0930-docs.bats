@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Documentation and shell integration: --help, the man page and the
 # completion files agree with the option table; make install puts them
-# where shells look.
+# where shells look (without rebuilding: make -o all).
 
 load helpers/common
 
@@ -73,14 +73,14 @@ $output"
 }
 
 @test "make install puts the binary, man page and completions under DESTDIR; install-sendmail adds the link" {
-	run make -s -C "$ROOT" install DESTDIR="$T/root" PREFIX=/usr
+	run make -s -o all -C "$ROOT" install DESTDIR="$T/root" PREFIX=/usr
 	assert_success
 	[ -x "$T/root/usr/bin/smtpsend" ]
 	[ -f "$T/root/usr/share/man/man1/smtpsend.1" ]
 	[ -f "$T/root/usr/share/bash-completion/completions/smtpsend" ]
 	[ -f "$T/root/usr/share/zsh/site-functions/_smtpsend" ]
 	[ ! -e "$T/root/usr/sbin/sendmail" ]
-	run make -s -C "$ROOT" install-sendmail DESTDIR="$T/root" PREFIX=/usr
+	run make -s -o all -o install -C "$ROOT" install-sendmail DESTDIR="$T/root" PREFIX=/usr
 	assert_success
 	run readlink "$T/root/usr/sbin/sendmail"
 	assert_output /usr/bin/smtpsend
