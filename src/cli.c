@@ -126,7 +126,6 @@ usage_common(void)
 "  -f, --from ADDR         sender (From: and envelope)\n"
 "  -s, --subject TEXT      Subject: header\n"
 "  -c, --cc ADDR           copy to ADDR; -b, --bcc ADDR: blind copy\n"
-"  -a, --attach FILE       attach FILE (repeatable)\n"
 "      --host HOST         SMTP server (default localhost)\n"
 "      --port N            port (default 465 with --tls implicit, else 25)\n"
 "      --tls MODE          auto, starttls, implicit or none (default auto:\n"

@@ -49,6 +49,8 @@ teardown_file() {
 setup() {
 	[ -z "${PF_SKIP:-}" ] || skip "$PF_SKIP"
 	common_setup
+	"$SMTPSEND" --help=options | grep -qx -- --raw ||
+		skip "this build has no whole-message input (--raw) yet"
 	# The machine's sendmail: a symlink named sendmail, as
 	# `make install-sendmail` makes, and the system-wide config file
 	# (given with SMTPSEND_CONFIG, since /etc is not ours to write).
