@@ -673,20 +673,22 @@ choose_utf8(struct session *ss, const struct mailbox *sender,
     const struct mailbox *from, struct err *e)
 {
 	const struct options *o = ss->o;
-	const struct mailbox *lists[5] = { sender, from, o->to, o->cc, o->bcc };
-	const char *roles[5] = { "envelope sender", "--from", "recipient",
-		"--cc", "--bcc" };
-	size_t counts[5] = { 1, 1, o->nto, o->ncc, o->nbcc }, i, j;
+	const struct mailbox *lists[6] = { sender, from, o->to, o->cc, o->bcc,
+		o->reply_to };
+	const char *roles[6] = { "envelope sender", "--from", "recipient",
+		"--cc", "--bcc", "--reply-to" };
+	size_t counts[6] = { 1, 1, o->nto, o->ncc, o->nbcc, o->nreply_to };
+	size_t i, j;
 	const struct mailbox *mb;
 	int need = 0;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		for (j = 0; lists[i] != NULL && j < counts[i]; j++)
 			need |= addr_is_intl(&lists[i][j]);
 	ss->intl = need && (ss->smtp.caps.flags & CAP_SMTPUTF8) != 0;
 	if (!need || ss->intl)
 		return 0;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		for (j = 0; lists[i] != NULL && j < counts[i]; j++) {
 			mb = &lists[i][j];
 			if (mb->utf8_local)
@@ -725,27 +727,25 @@ over_size(struct session *ss, unsigned long long size, const char *bound,
  * of it is uploaded (RFC 1870 section 6.1).  On success m is open.
  */
 static int
-compose(struct session *ss, const struct msg_spec *spec, struct spool *body,
-    struct msg *m, struct err *e)
+compose(struct session *ss, const struct msg_spec *spec, struct msg *m,
+    struct err *e)
 {
 	const struct smtp_caps *caps = &ss->smtp.caps;
 	struct msg_spec s = *spec;
-	enum body_enc enc;
 
 	s.utf8_headers = ss->intl;
-	enc = msg_choose_encoding(body, (caps->flags & CAP_8BITMIME) != 0);
-	if (msg_open(m, &s, body, enc, e) < 0)
+	/* The encodings depend on the server: 8bit only with 8BITMIME. */
+	if (msg_open(m, &s, (caps->flags & CAP_8BITMIME) != 0, e) < 0)
 		return -1;
 	/* Only a server that offers SIZE needs the exact count. */
 	if ((caps->flags & CAP_SIZE) && (over_size(ss, msg_size_floor(m),
-	    enc == ENC_QP ? "at least " : "", e) < 0 ||
-	    msg_size(m, &ss->size, e) < 0 || over_size(ss, ss->size, "",
-	    e) < 0))
+	    "at least ", e) < 0 || msg_size(m, &ss->size, e) < 0 ||
+	    over_size(ss, ss->size, "", e) < 0))
 		goto fail;
 	ss->eightbit = msg_is_8bit(m);
-	log_info("message: body %s%s, %llu octets%s", msg_enc_name(enc),
-	    ss->intl ? ", SMTPUTF8" : "", ss->size, ss->size > 0 ? "" :
-	    " (not counted: no SIZE)");
+	log_info("message: body %s%s, %llu octets%s",
+	    msg_enc_name(msg_body_encoding(m)), ss->intl ? ", SMTPUTF8" : "",
+	    ss->size, ss->size > 0 ? "" : " (not counted: no SIZE)");
 	if (ss->eightbit && !(caps->flags & CAP_8BITMIME) && !ss->intl) {
 		err_set(e, E_DATA, "the message has 8-bit content and %s "
 		    "offers neither 8BITMIME nor SMTPUTF8 (RFC 6152); nothing "
@@ -1079,6 +1079,7 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	struct msg m;
 	int rc = -1, composed = 0;
 
+	(void)body;	/* the message's parts are all in spec */
 	memset(&ss, 0, sizeof(ss));
 	ss.o = o;
 	ss.dl = dl;
@@ -1095,7 +1096,7 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	    negotiate_tls(&ss, e) < 0 || authenticate(&ss, e) < 0)
 		goto out;
 	if (extensions(&ss, spec, sender, e) < 0 ||
-	    compose(&ss, spec, body, &m, e) < 0)
+	    compose(&ss, spec, &m, e) < 0)
 		goto out;
 	composed = 1;
 	if (envelope(&ss, sender, e) < 0 || data(&ss, &m, e) < 0)

@@ -33,7 +33,7 @@ bad_send() {
 	assert_success
 	assert_equal "$stderr" ""
 	local opt
-	for opt in --host --port --tls --from --cc --bcc --subject --user \
+	for opt in --host --port --tls --from --cc --bcc --subject --attach --user \
 		--config --account --json --print --verbose --quiet \
 		--help=all --version; do
 		assert_output --partial -- "$opt"

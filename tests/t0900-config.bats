@@ -12,8 +12,9 @@ conf() {
 }
 
 # printed ARGS...: the From, To and Subject fields smtpsend --print writes
+# (--print writes CRLF line ends, as on the wire; they are dropped here)
 printed() {
-	smtpsend "$@" --print </dev/null | grep -E '^(From|Subject|To):'
+	smtpsend "$@" --print </dev/null | sed 's/\r$//' | grep -E '^(From|Subject|To):'
 }
 
 @test "config: the defaults and an account reach the server; -v names file and account" {
