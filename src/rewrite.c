@@ -104,9 +104,11 @@ add_element(struct buf *out, size_t *col, const char *p, size_t n,
 
 static int
 rewrite_element(const char *p, const char *end, int kind,
-    const struct aliases *al, const char *domain, struct buf *out,
-    size_t *col, int *first, int *changed, struct err *e)
+    const struct rewrite_rules *rules, struct buf *out, size_t *col,
+    int *first, int *changed, struct err *e)
 {
+	static const struct aliases none;
+	const char *domain = rules->local_domain;
 	const char *s;
 	char *name, **v = NULL, *one;
 	size_t n, nv = 0, i;
@@ -127,12 +129,15 @@ rewrite_element(const char *p, const char *end, int kind,
 		return 0;
 	}
 	if (kind == 1)
-		rc = aliases_expand(al, name, domain, &v, &nv, e);
-	else if (domain == NULL)
+		rc = aliases_expand(rules->aliases ? rules->aliases : &none,
+		    name, domain, &v, &nv, e);
+	else if (domain != NULL)
+		push_one(&v, &nv, xasprintf("%s@%s", name, domain));
+	else if (rules->author != NULL)
+		push_one(&v, &nv, xstrdup(rules->author));
+	else
 		rc = err_set(e, E_DATA, "the message's author \"%s\" has no "
 		    "domain: set local-domain", name);
-	else
-		push_one(&v, &nv, xasprintf("%s@%s", name, domain));
 	for (i = 0; i < nv && rc == 0; i++) {
 		/* The first keeps the element's display name and comment. */
 		one = i > 0 ? xstrdup(v[i]) : xasprintf("%.*s%s%.*s",
@@ -149,8 +154,9 @@ rewrite_element(const char *p, const char *end, int kind,
 
 /* One field [p, end), its final newline included. */
 static int
-rewrite_field(const char *p, const char *end, const struct aliases *al,
-    const char *domain, struct buf *out, int *changed, struct err *e)
+rewrite_field(const char *p, const char *end,
+    const struct rewrite_rules *rules, struct buf *out, int *changed,
+    struct err *e)
 {
 	const char *colon = memchr(p, ':', (size_t)(end - p)), *v, *x;
 	struct buf f;
@@ -165,7 +171,7 @@ rewrite_field(const char *p, const char *end, const struct aliases *al,
 	col = (size_t)(colon - p) + 1;
 	for (v = colon + 1; v < end && rc == 0; v = x + 1) {
 		x = element_end(v, end);
-		rc = rewrite_element(v, x, kind, al, domain, &f, &col, &first,
+		rc = rewrite_element(v, x, kind, rules, &f, &col, &first,
 		    &mine, e);
 	}
 	buf_addc(&f, '\n');
@@ -178,8 +184,8 @@ rewrite_field(const char *p, const char *end, const struct aliases *al,
 }
 
 int
-rewrite_header(const char *head, size_t len, const struct aliases *al,
-    const char *local_domain, struct buf *out, int *changed,
+rewrite_header(const char *head, size_t len,
+    const struct rewrite_rules *rules, struct buf *out, int *changed,
     struct err *e)
 {
 	const char *p = head, *end = head + len, *q, *nl;
@@ -196,8 +202,7 @@ rewrite_header(const char *head, size_t len, const struct aliases *al,
 			if (nl + 1 >= end || (nl[1] != ' ' && nl[1] != '\t'))
 				break;
 		}
-		if (rewrite_field(p, nl + 1, al, local_domain, out, changed,
-		    e) < 0)
+		if (rewrite_field(p, nl + 1, rules, out, changed, e) < 0)
 			return e->kind != E_OK ? -1 : err_set(e, E_DATA, "the "
 			    "message's header section is too large");
 		p = nl + 1;

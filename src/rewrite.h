@@ -14,16 +14,29 @@ struct aliases;
 struct buf;
 struct err;
 
+/* How bare names are resolved. */
+struct rewrite_rules {
+	const struct aliases *aliases;	/* for To, Cc, Bcc; NULL: none */
+	const char *local_domain;	/* appended to what is still bare */
+	/*
+	 * Without local_domain, the address a bare author (From, Sender,
+	 * Reply-To) becomes: the run's sender.  NULL: such a name is an
+	 * error.
+	 */
+	const char *author;
+};
+
 /*
  * Copy the header block head[0..len) ("Name: value\n" lines, folded
  * lines starting with a blank) to out, with every bare local name in
  * To, Cc and Bcc replaced by what the aliases and local_domain give, and
- * in From, Sender and Reply-To by name@local_domain.  Display names and
- * comments stay.  *changed says whether anything was rewritten.
- * Errors: E_DATA (a bare name that cannot be resolved).
+ * in From, Sender and Reply-To by name@local_domain (else by the rules'
+ * author).  Display names and comments stay.  *changed says whether
+ * anything was rewritten.  Errors: E_DATA (a bare name that cannot be
+ * resolved).
  */
-int rewrite_header(const char *head, size_t len, const struct aliases *al,
-    const char *local_domain, struct buf *out, int *changed,
+int rewrite_header(const char *head, size_t len,
+    const struct rewrite_rules *rules, struct buf *out, int *changed,
     struct err *e);
 
 #endif

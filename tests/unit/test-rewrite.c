@@ -9,17 +9,25 @@
 #include "check.h"
 
 static char *
-run(const struct aliases *al, const char *domain, const char *in,
-    int *changed, int *rc)
+run_as(const struct aliases *al, const char *domain, const char *author,
+    const char *in, int *changed, int *rc)
 {
+	struct rewrite_rules rules = { al, domain, author };
 	struct buf out;
 	struct err e;
 
 	err_init(&e);
 	buf_init(&out, 1 << 20);
 	buf_adds(&out, "");
-	*rc = rewrite_header(in, strlen(in), al, domain, &out, changed, &e);
+	*rc = rewrite_header(in, strlen(in), &rules, &out, changed, &e);
 	return buf_detach(&out);
+}
+
+static char *
+run(const struct aliases *al, const char *domain, const char *in,
+    int *changed, int *rc)
+{
+	return run_as(al, domain, NULL, in, changed, rc);
 }
 
 int
@@ -56,6 +64,22 @@ main(void)
 	/* No domain to append: an error, not a guess. */
 	s = run(&al, NULL, "To: nobody\n", &changed, &rc);
 	CHECK(rc < 0);
+	free(s);
+	s = run(&al, NULL, "From: root\n", &changed, &rc);
+	CHECK(rc < 0);
+	free(s);
+	/* Without a domain, a bare author becomes the sender; no aliases
+	   at all is fine. */
+	s = run_as(&al, NULL, "me@example.com", "From: root (Cron Daemon)\n"
+	    "Sender: Daemon <daemon>\nTo: j@example.com\n", &changed, &rc);
+	CHECK(rc == 0 && changed);
+	CHECK_STR(s, "From: me@example.com (Cron Daemon)\n"
+	    "Sender: Daemon <me@example.com>\nTo: j@example.com\n");
+	free(s);
+	s = run_as(NULL, "example.org", "me@example.com", "To: a, b@c.example"
+	    "\nFrom: x\n", &changed, &rc);
+	CHECK(rc == 0 && changed);
+	CHECK_STR(s, "To: a@example.org, b@c.example\nFrom: x@example.org\n");
 	free(s);
 	return check_report("test-rewrite");
 }
