@@ -905,6 +905,7 @@ struct prescan {
 	const char *config;	/* -C */
 	const char *account;	/* -A */
 	const char *from;	/* -f, to choose an account by */
+	const char *author;	/* the From of a whole message, likewise */
 	int verbose, quiet;
 	int help, version;
 };
@@ -1139,7 +1140,11 @@ apply_env(struct options *o, struct err *e)
 	return 0;
 }
 
-/* Do two address strings name the same mailbox? */
+/*
+ * Do two address strings name the same mailbox?  Only to choose an
+ * account: a local part that differs only in case ("Bot" for "bot") is
+ * taken as the same, as every common mail provider treats it.
+ */
 static int
 same_address(const char *a, const char *b)
 {
@@ -1151,7 +1156,7 @@ same_address(const char *a, const char *b)
 	if (addr_parse(a, "", 0, &ma, &ignored) < 0)
 		return 0;
 	if (addr_parse(b, "", 0, &mb, &ignored) == 0) {
-		same = strcmp(ma.local, mb.local) == 0 &&
+		same = strcasecmp(ma.local, mb.local) == 0 &&
 		    strcasecmp(ma.domain_ascii, mb.domain_ascii) == 0;
 		mailbox_release(&mb);
 	}
@@ -1175,18 +1180,26 @@ account_for_sender(const struct config *c, const char *from)
 
 /*
  * -A, else SMTPSEND_ACCOUNT, else the account whose from is the sender
- * (-f or SMTPSEND_FROM), else "default", else the defaults alone.
+ * (-f or SMTPSEND_FROM, else the From of a whole message once it has
+ * been read), else "default", else the defaults alone.  *pinned: the
+ * command line or the environment decided, so a message's From cannot.
  */
 static const char *
-choose_account(const struct config *c, const struct prescan *ps)
+choose_account(const struct config *c, const struct prescan *ps,
+    int *pinned)
 {
 	const char *from = ps->from ? ps->from : getenv("SMTPSEND_FROM");
 	const char *name;
 
+	*pinned = 1;
 	if (ps->account != NULL)
 		return ps->account;
 	if ((name = getenv("SMTPSEND_ACCOUNT")) != NULL && *name != '\0')
 		return name;
+	if (from == NULL) {
+		*pinned = 0;
+		from = ps->author;
+	}
 	if (from != NULL && (name = account_for_sender(c, from)) != NULL)
 		return name;
 	if (config_account(c, "default") != NULL)
@@ -1254,7 +1267,7 @@ load_config(struct options *o, const struct prescan *ps, struct err *e)
 	free(found);
 	if (rc < 0 || check_config_perms(o->cfg, e) < 0)
 		return -1;
-	o->account = choose_account(o->cfg, ps);
+	o->account = choose_account(o->cfg, ps, &o->account_pinned);
 	if (config_chain(o->cfg, o->account, &chain, &n, e) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
@@ -1515,8 +1528,10 @@ parse_argv(int argc, char **argv, struct options *o, struct err *e)
 	return 0;
 }
 
-int
-cli_parse(int argc, char **argv, struct options *o, struct err *e)
+/* Everything, from the config file to the command line. */
+static int
+parse_all(int argc, char **argv, const char *author, struct options *o,
+    struct err *e)
 {
 	struct prescan ps;
 
@@ -1528,8 +1543,11 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 	o->password_fd = -1;
 	o->sasl_service = "smtp";
 	o->progress = 1;
+	o->argc = argc;
+	o->argv = argv;
 	o->sendmail = sendmail_requested(argc, argv);
 	prescan(argc, argv, o, &ps);
+	ps.author = author;
 	if (ps.help) {
 		if (help_options(argc, argv))
 			cli_list_options();
@@ -1539,8 +1557,9 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 	}
 	if (ps.version)
 		return CLI_VERSION;
-	log_set_level(ps.quiet ? LOG_QUIET : ps.verbose ? LOG_VERBOSE :
-	    LOG_NORMAL);
+	if (author == NULL)
+		log_set_level(ps.quiet ? LOG_QUIET : ps.verbose ?
+		    LOG_VERBOSE : LOG_NORMAL);
 	if (load_config(o, &ps, e) < 0 || apply_env(o, e) < 0 ||
 	    parse_argv(argc, argv, o, e) < 0)
 		return -1;
@@ -1560,6 +1579,39 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 	if (check_require_tls(o, e) < 0)
 		return -1;
 	return CLI_RUN;
+}
+
+int
+cli_parse(int argc, char **argv, struct options *o, struct err *e)
+{
+	return parse_all(argc, argv, NULL, o, e);
+}
+
+int
+cli_account_by_author(struct options *o, const char *author,
+    struct err *e)
+{
+	struct options again;
+	const char *name;
+	int level = log_level(), rc;
+
+	if (o->cfg == NULL || o->account_pinned ||
+	    (name = account_for_sender(o->cfg, author)) == NULL ||
+	    (o->account != NULL && strcmp(name, o->account) == 0))
+		return 0;
+	/* The same layers again: what they noted was shown the first time. */
+	log_set_level(LOG_QUIET);
+	rc = parse_all(o->argc, o->argv, author, &again, e);
+	log_set_level(level);
+	if (rc != CLI_RUN) {
+		options_release(&again);
+		return rc < 0 ? -1 : err_set(e, E_SOFTWARE, "the account "
+		    "for %s could not be applied", author);
+	}
+	again.report = o->report;
+	options_release(o);
+	*o = again;
+	return 1;
 }
 
 static void

@@ -93,6 +93,9 @@ struct options {
 	/* Configuration, sendmail mode and results (issue 5) */
 	struct config *cfg;		/* the file read, owned; or NULL */
 	const char *account;		/* the account used, or NULL */
+	int account_pinned;		/* chosen by -A, -f or environment */
+	int argc;			/* the command line, for */
+	char **argv;			/* cli_account_by_author() */
 	int sendmail;			/* sendmail's command line */
 	const char *full_name;		/* -F: display name for our From */
 	int json;			/* --json */
@@ -121,6 +124,16 @@ enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_VERSION };
  * decided once the server's capabilities are known (session.c).
  */
 int cli_parse(int argc, char **argv, struct options *o, struct err *e);
+/*
+ * With whole-message input the author is known only once the message is
+ * read.  When neither the command line nor the environment chose an
+ * account (-A, -f, SMTPSEND_ACCOUNT, SMTPSEND_FROM) and an account's from
+ * is author, o is built again with that account, keeping o->report.
+ * Returns 1 when it was, 0 when nothing changed, -1 on an error in that
+ * account (E_CONFIG, E_USAGE...).
+ */
+int cli_account_by_author(struct options *o, const char *author,
+    struct err *e);
 /* --help (all = 0: the common options; 1: every option). */
 void cli_usage(int all);
 /* Every long option's name, one a line (for the man-page check). */

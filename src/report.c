@@ -30,6 +30,16 @@ report_init(struct report *r, const char *host, int port)
 }
 
 void
+report_server(struct report *r, const char *host, int port)
+{
+	if (r == NULL)
+		return;
+	free(r->host);
+	r->host = xstrdup(host);
+	r->port = port;
+}
+
+void
 report_release(struct report *r)
 {
 	size_t i;

@@ -53,6 +53,8 @@ struct report {
 
 void report_init(struct report *r, const char *host, int port);
 void report_release(struct report *r);
+/* The server changed before any was contacted (an account chosen late). */
+void report_server(struct report *r, const char *host, int port);
 void report_sender(struct report *r, const char *envelope_from);
 void report_rcpt(struct report *r, const char *address);
 /* A session step began; name is the session's phase label. */
