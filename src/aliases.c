@@ -187,13 +187,49 @@ aliases_expand(const struct aliases *a, const char *name,
 	return expand(a, name, local_domain, 0, out, n, e);
 }
 
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyz" \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-"
+
 int
 aliases_is_bare(const char *s)
 {
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-");
+	size_t n = strspn(s, NAME_CHARS);
 
 	return n > 0 && s[n] == '\0';
+}
+
+/* Is d[0..n) a name of this machine? */
+static int
+this_host(const char *d, size_t n)
+{
+	static const char *const fixed[] = { "localhost",
+		"localhost.localdomain" };
+	char host[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strlen(fixed[i]) == n && strncasecmp(d, fixed[i], n) == 0)
+			return 1;
+	if (gethostname(host, sizeof(host)) != 0)
+		return 0;
+	host[sizeof(host) - 1] = '\0';
+	return n > 0 && strlen(host) == n && strncasecmp(d, host, n) == 0;
+}
+
+size_t
+aliases_local_name(const char *s, size_t n)
+{
+	const char *at = memchr(s, '@', n);
+	size_t k = at != NULL ? (size_t)(at - s) : n, i;
+
+	for (i = 0; i < k; i++)
+		if (strchr(NAME_CHARS, s[i]) == NULL || s[i] == '\0')
+			return 0;
+	if (k == 0)
+		return 0;
+	if (at == NULL || this_host(at + 1, n - k - 1))
+		return k;
+	return 0;
 }
 
 void

@@ -1,5 +1,6 @@
 /*
- * aliases: local names for cron and system mail.  Reads a file in the
+ * aliases: local names for cron and system mail ("root", and names at
+ * this machine such as "root@localhost").  Reads a file in the
  * /etc/aliases format ("name: address, address", continued on lines
  * that start with blanks, '#' comments; a "default" entry catches names
  * that have none, as msmtp's does) and turns a bare local name such as
@@ -40,6 +41,13 @@ int aliases_expand(const struct aliases *a, const char *name,
 void aliases_free_list(char **v, size_t n);
 /* Is s a local name without a domain ("root", "www-data")? */
 int aliases_is_bare(const char *s);
+/*
+ * The length of the local name in the address s[0..n): bare ("root"), or
+ * at this machine ("root@localhost", "root@localhost.localdomain",
+ * "root@NAME" with the name gethostname(2) gives, in any case).  0 when
+ * s is neither.
+ */
+size_t aliases_local_name(const char *s, size_t n);
 void aliases_release(struct aliases *a);
 
 #endif

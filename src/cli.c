@@ -992,24 +992,36 @@ conf_option(int c, const char *arg, struct options *o, struct err *e)
 	}
 }
 
-/* --to, --cc, --bcc and arguments: bare names wait for local-domain. */
 static int
-add_rcpt(int c, const char *arg, const char *what, struct options *o,
+add_parsed(int c, const char *arg, const char *what, struct options *o,
     struct err *e)
 {
-	if (aliases_is_bare(arg)) {
-		o->bare = xreallocarray(o->bare, o->nbare + 1,
-		    sizeof(*o->bare));
-		o->bare[o->nbare].name = arg;
-		o->bare[o->nbare++].kind = c == 'c' ? 'c' : c == 'b' ? 'b' :
-		    't';
-		return 0;
-	}
 	if (c == 'c')
 		return addr_parse_list(arg, what, &o->cc, &o->ncc, e);
 	if (c == 'b')
 		return addr_parse_list(arg, what, &o->bcc, &o->nbcc, e);
 	return addr_parse_list(arg, what, &o->to, &o->nto, e);
+}
+
+/*
+ * --to, --cc, --bcc and arguments: local names ("root", "root@localhost")
+ * wait for the aliases and local-domain of every level.
+ */
+static int
+add_rcpt(int c, const char *arg, const char *what, struct options *o,
+    struct err *e)
+{
+	size_t n = strlen(arg), k = aliases_local_name(arg, n);
+	struct bare_rcpt *b;
+
+	if (k == 0)
+		return add_parsed(c, arg, what, o, e);
+	o->bare = xreallocarray(o->bare, o->nbare + 1, sizeof(*o->bare));
+	b = &o->bare[o->nbare++];
+	b->name = xstrndup(arg, k);
+	b->host = k < n ? arg + k + 1 : NULL;
+	b->kind = c == 'c' ? 'c' : c == 'b' ? 'b' : 't';
+	return 0;
 }
 
 /* Every option, whatever its source, goes through here. */
@@ -1360,9 +1372,10 @@ set_full_name(struct options *o)
 }
 
 /*
- * Bare local names ("root"): the aliases file, then local-domain.  The
- * result becomes an ordinary recipient, so the To and Cc fields we write
- * carry the same address as the envelope.
+ * Local names ("root"): the aliases file, then local-domain (for a name
+ * at this machine without local-domain: its own host name).  The result
+ * becomes an ordinary recipient, so the To and Cc fields we write carry
+ * the same address as the envelope.
  */
 static int
 resolve_bare(struct options *o, struct err *e)
@@ -1380,11 +1393,12 @@ resolve_bare(struct options *o, struct err *e)
 	for (i = 0; i < o->nbare && rc == 0; i++) {
 		c = o->bare[i].kind;
 		what = c == 'c' ? "--cc" : c == 'b' ? "--bcc" : "recipient";
-		rc = aliases_expand(&al, o->bare[i].name, o->local_domain, &v,
-		    &n, e);
+		rc = aliases_expand(&al, o->bare[i].name, o->local_domain ?
+		    o->local_domain : o->bare[i].host, &v, &n, e);
 		for (k = 0; k < n && rc == 0; k++) {
 			log_info("recipient %s is %s", o->bare[i].name, v[k]);
-			rc = add_rcpt(c == 't' ? OPT_TO : c, v[k], what, o, e);
+			rc = add_parsed(c == 't' ? OPT_TO : c, v[k], what, o,
+			    e);
 		}
 		aliases_free_list(v, n);
 		v = NULL;
@@ -1627,6 +1641,8 @@ release_list(struct mailbox *v, size_t n)
 void
 options_release(struct options *o)
 {
+	size_t i;
+
 	if (o->have_from)
 		mailbox_release(&o->from);
 	if (o->have_envelope_from)
@@ -1638,6 +1654,8 @@ options_release(struct options *o)
 	release_list(o->reply_to, o->nreply_to);
 	free(o->parts);
 	free(o->headers);
+	for (i = 0; i < o->nbare; i++)
+		free(o->bare[i].name);
 	free(o->bare);
 	if (o->cfg != NULL) {
 		config_release(o->cfg);

@@ -112,7 +112,8 @@ struct options {
 
 /* A recipient written without a domain ("root"), and where it goes. */
 struct bare_rcpt {
-	const char *name;
+	char *name;		/* the local name */
+	const char *host;	/* "localhost" of "root@localhost", or NULL */
 	int kind;		/* 't' to, 'c' cc, 'b' bcc */
 };
 

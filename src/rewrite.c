@@ -110,8 +110,8 @@ rewrite_element(const char *p, const char *end, int kind,
 	static const struct aliases none;
 	const char *domain = rules->local_domain;
 	const char *s;
-	char *name, **v = NULL, *one;
-	size_t n, nv = 0, i;
+	char *name, *host, **v = NULL, *one;
+	size_t n, k, nv = 0, i;
 	int rc = 0;
 
 	while (p < end && strchr(" \t\n", *p) != NULL)
@@ -121,16 +121,18 @@ rewrite_element(const char *p, const char *end, int kind,
 	if (p == end)
 		return 0;
 	find_spec(p, end, &s, &n);
-	name = xstrndup(s, n);
-	if (!aliases_is_bare(name)) {
+	k = aliases_local_name(s, n);
+	/* An author at this machine is left alone without local-domain. */
+	if (k == 0 || (k < n && kind == 2 && domain == NULL)) {
 		add_element(out, col, p, (size_t)(end - p), *first);
 		*first = 0;
-		free(name);
 		return 0;
 	}
+	name = xstrndup(s, k);
+	host = k < n ? xstrndup(s + k + 1, n - k - 1) : NULL;
 	if (kind == 1)
 		rc = aliases_expand(rules->aliases ? rules->aliases : &none,
-		    name, domain, &v, &nv, e);
+		    name, domain ? domain : host, &v, &nv, e);
 	else if (domain != NULL)
 		push_one(&v, &nv, xasprintf("%s@%s", name, domain));
 	else if (rules->author != NULL)
@@ -146,9 +148,11 @@ rewrite_element(const char *p, const char *end, int kind,
 		*first = 0;
 		free(one);
 	}
-	*changed = 1;
+	if (nv != 1 || strlen(v[0]) != n || memcmp(v[0], s, n) != 0)
+		*changed = 1;
 	aliases_free_list(v, nv);
 	free(name);
+	free(host);
 	return rc;
 }
 

@@ -28,9 +28,10 @@ struct rewrite_rules {
 
 /*
  * Copy the header block head[0..len) ("Name: value\n" lines, folded
- * lines starting with a blank) to out, with every bare local name in
- * To, Cc and Bcc replaced by what the aliases and local_domain give, and
- * in From, Sender and Reply-To by name@local_domain (else by the rules'
+ * lines starting with a blank) to out, with every local name (bare, or
+ * at this machine: aliases_local_name) in To, Cc and Bcc replaced by
+ * what the aliases and local_domain give, and in From, Sender and
+ * Reply-To by name@local_domain (else, for a bare name, by the rules'
  * author).  Display names and comments stay.  *changed says whether
  * anything was rewritten.  Errors: E_DATA (a bare name that cannot be
  * resolved).

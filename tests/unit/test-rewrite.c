@@ -1,6 +1,8 @@
 /* Unit checks for rewrite.c: bare local names in header fields. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aliases.h"
 #include "buf.h"
@@ -37,7 +39,7 @@ main(void)
 	char t1[] = "ops@example.net", t2[] = "admin", name[] = "root";
 	char *target[] = { t1, t2 };
 	struct alias a = { name, target, 2 };
-	char *s;
+	char *s, host[256], in[600], want[600];
 	int changed, rc;
 
 	al.v = &a;
@@ -81,5 +83,34 @@ main(void)
 	CHECK(rc == 0 && changed);
 	CHECK_STR(s, "To: a@example.org, b@c.example\nFrom: x@example.org\n");
 	free(s);
+	/* Names at this machine are local names too. */
+	s = run(&al, "example.org", "To: Root <root@LocalHost>, "
+	    "x@localhost.localdomain\nFrom: daemon@localhost\n", &changed,
+	    &rc);
+	CHECK(rc == 0 && changed);
+	CHECK_STR(s, "To: Root <ops@example.net>, admin@example.org, "
+	    "x@example.org\nFrom: daemon@example.org\n");
+	free(s);
+	CHECK(gethostname(host, sizeof(host)) == 0);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(in, sizeof(in), "Cc: www-data@%s\n", host);
+	s = run(&al, "example.org", in, &changed, &rc);
+	CHECK(rc == 0 && changed);
+	CHECK_STR(s, "Cc: www-data@example.org\n");
+	free(s);
+	/* Without local-domain such a name keeps its host, and an author
+	   at this machine is left as written. */
+	snprintf(in, sizeof(in), "To: bob@%s\nFrom: me@localhost\n", host);
+	snprintf(want, sizeof(want), "To: bob@%s\nFrom: me@localhost\n",
+	    host);
+	s = run_as(&al, NULL, "x@example.com", in, &changed, &rc);
+	CHECK(rc == 0 && !changed);
+	CHECK_STR(s, want);
+	free(s);
+	CHECK(aliases_local_name("root", 4) == 4);
+	CHECK(aliases_local_name("root@localhost", 14) == 4);
+	CHECK(aliases_local_name("root@example.com", 16) == 0);
+	CHECK(aliases_local_name("@localhost", 10) == 0);
+	CHECK(aliases_local_name("a b@localhost", 13) == 0);
 	return check_report("test-rewrite");
 }
