@@ -49,13 +49,17 @@ teardown_file() {
 setup() {
 	[ -z "${PF_SKIP:-}" ] || skip "$PF_SKIP"
 	common_setup
-	"$SMTPSEND" --help=options | grep -qx -- --raw ||
-		skip "this build has no whole-message input (--raw) yet"
-	# The machine's sendmail: a symlink named sendmail, as
-	# `make install-sendmail` makes, and the system-wide config file
-	# (given with SMTPSEND_CONFIG, since /etc is not ours to write).
+	# The machine's sendmail: what `make install-sendmail` installs (the
+	# binary and the sendmail symlink to it; under a prefix of our own,
+	# without rebuilding), and the system-wide config file (given with
+	# SMTPSEND_CONFIG, since /etc is not ours to write).
+	make -s -o all -C "$INTEROP_DIR/../.." install-sendmail \
+		PREFIX="$T/usr" SBINDIR="$T/usr/sbin" >/dev/null ||
+		fail "make install-sendmail failed"
+	[ "$(readlink "$T/usr/sbin/sendmail")" = "$T/usr/bin/smtpsend" ] ||
+		fail "install-sendmail made no link to the installed binary"
 	mkdir -p "$T/sbin"
-	ln -s "$SMTPSEND" "$T/sbin/sendmail"
+	ln -s "$T/usr/sbin/sendmail" "$T/sbin/sendmail"
 	cat >"$T/smtpsend.conf" <<EOF
 host 127.0.0.1
 port $PF_SMTP_PORT
@@ -64,6 +68,11 @@ from cron@example.com
 local-domain example.com
 aliases $T/aliases
 log $T/mail.log
+
+account alerts
+from alerts@example.org
+local-domain example.org
+log $T/alerts.log
 EOF
 	chmod 644 "$T/smtpsend.conf"
 	printf 'root: admins\nadmins: ops-sm@example.net\n' >"$T/aliases"
@@ -123,4 +132,48 @@ EOF
 		"$T/sbin/sendmail" -oi -f jane@example.com www-sm
 	f=$(delivered www-sm@example.com) || fail "not delivered"
 	grep -q '^Return-Path: <jane@example.com>' "$f"
+}
+
+@test "postfix sendmail: -t picks the account from the message's From; bare To completed with its domain" {
+	run --separate-stderr "$T/sbin/sendmail" -t -i <<'EOF'
+From: Alerts <alerts@example.org>
+To: disk-sm
+Subject: disk almost full
+
+/var at 95%
+EOF
+	assert_success
+	assert_equal "$stderr" ""
+	f=$(delivered disk-sm@example.org) || fail "not delivered"
+	grep -q '^Return-Path: <alerts@example.org>' "$f"
+	run grep -E '^(To|From):' "$f"
+	assert_line 'To: disk-sm@example.org'
+	assert_line 'From: Alerts <alerts@example.org>'
+	run cat "$T/alerts.log"
+	assert_output --regexp 'from=<alerts@example.org> to=<disk-sm@example.org> .*status=0$'
+	[ ! -e "$T/mail.log" ]
+}
+
+@test "postfix sendmail: --json for -t with several recipients carries Postfix's queue id" {
+	run --separate-stderr "$T/sbin/sendmail" -t --json <<'EOF'
+From: Jane <jane@example.com>
+To: j1-sm@example.org, root
+Cc: j2-sm@example.net
+Bcc: j3-sm@example.com
+
+several
+EOF
+	assert_success
+	run "$PY" -c '
+import json, sys
+j = json.loads(sys.argv[1])
+print(j["status"], j["delivered"], j["from"], j["reply"]["code"], bool(j["queue_id"]), j["reply"]["text"].endswith(j["queue_id"]))
+print(" ".join("%s:%s" % (r["address"], r["code"]) for r in j["recipients"]))' "$output"
+	assert_line --index 0 "0 True cron@example.com 250 True True"
+	assert_line --index 1 "j1-sm@example.org:250 ops-sm@example.net:250 j2-sm@example.net:250 j3-sm@example.com:250"
+	delivered j1-sm@example.org >/dev/null || fail "To not delivered"
+	delivered j2-sm@example.net >/dev/null || fail "Cc not delivered"
+	g=$(delivered j3-sm@example.com) || fail "Bcc not delivered"
+	run grep -ci '^Bcc:' "$g"
+	assert_output 0
 }
