@@ -1024,6 +1024,27 @@ add_rcpt(int c, const char *arg, const char *what, struct options *o,
 	return 0;
 }
 
+/* Options that build a message, which a whole message cannot take. */
+static int
+composes(int c)
+{
+	switch (c) {
+	case 's':
+	case 'a':
+	case 'H':
+	case OPT_ATTACH_TYPE:
+	case OPT_ATTACH_NAME:
+	case OPT_HTML:
+	case OPT_INLINE:
+	case OPT_REPLY_TO:
+	case OPT_PRIORITY:
+	case OPT_CHARSET:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Every option, whatever its source, goes through here. */
 static int
 apply(int c, const char *arg, struct options *o, struct err *e)
@@ -1036,6 +1057,8 @@ apply(int c, const char *arg, struct options *o, struct err *e)
 		return add_rcpt(c, arg, "--cc", o, e);
 	if (c == 'b')
 		return add_rcpt(c, arg, "--bcc", o, e);
+	if (composes(c))
+		o->compose_layer = o->layer;
 	return one_option(c, arg, o, e);
 }
 
@@ -1363,6 +1386,31 @@ start_sendmail(struct options *o, struct err *e)
 	return 0;
 }
 
+/*
+ * A whole message (-t, --raw, sendmail mode) is sent as written.  Given
+ * on the command line, options that compose one contradict that (an
+ * error, from mime_check); set in the config file or the environment
+ * for the runs that compose, they are left out, so that a default
+ * subject or header cannot make cron's mail fail.
+ */
+static void
+drop_lower_composition(struct options *o)
+{
+	size_t i;
+
+	if (!o->raw || o->compose_layer == 0 || o->compose_layer == o->layer)
+		return;
+	log_info("whole-message input: the config file's or environment's "
+	    "subject, attach, html, inline, header, reply-to, priority and "
+	    "charset are not used");
+	o->subject = o->html = o->charset = NULL;
+	o->nparts = o->nheaders = 0;
+	for (i = 0; i < o->nreply_to; i++)
+		mailbox_release(&o->reply_to[i]);
+	o->nreply_to = 0;
+	o->priority = PRIO_UNSET;
+}
+
 /* A display name from -F/--full-name for a From we write ourselves. */
 static void
 set_full_name(struct options *o)
@@ -1582,6 +1630,7 @@ parse_all(int argc, char **argv, const char *author, struct options *o,
 	if (resolve_bare(o, e) < 0)
 		return -1;
 	set_full_name(o);
+	drop_lower_composition(o);
 	if (check_ident(o, e) < 0 || mime_check(o, e) < 0)
 		return -1;
 	if (o->nto + o->ncc + o->nbcc == 0 && !o->print && !o->serverinfo &&

@@ -107,6 +107,7 @@ struct options {
 	struct bare_rcpt *bare;		/* bare local names, resolved late */
 	size_t nbare;
 	int layer;			/* the source being applied */
+	int compose_layer;		/* ... that last set -s, -a, -H... */
 	int pw_layer;			/* ... that set the password source */
 };
 

@@ -312,3 +312,21 @@ EOF
 	assert_success
 	assert_line $'To: root@localhost\r'
 }
+
+@test "sendmail: a config that composes (subject, header, reply-to) does not stop cron's mail; on the command line it is refused" {
+	start_aiosmtpd plain
+	conf 'local-domain example.org' 'subject from the config' 'header X-Team: ops' 'reply-to noreply@example.org'
+	run --separate-stderr "$SENDMAIL" -v -FCronDaemon -i -B8BITMIME -oem root < <(cron_message)
+	assert_success
+	[[ $stderr == *"whole-message input: the config file's or environment's subject"* ]] || fail "$stderr"
+	run grep -ciE '^(X-Team|Reply-To):|^Subject: from the config' "$OUT/msg-1.eml"
+	assert_output 0
+	grep -q $'^Subject: Cron <root@host> /usr/local/bin/backup\r$' "$OUT/msg-1.eml"
+	SMTPSEND_PRIORITY=high run --separate-stderr smtpsend -t < <(cron_message)
+	assert_success
+	run grep -ci '^X-Priority:' "$OUT/msg-2.eml"
+	assert_output 0
+	run --separate-stderr smtpsend -t -s 'on the command line' < <(cron_message)
+	assert_equal "$status" 64
+	assert_equal "$stderr" 'smtpsend: -t: the message is taken as it is; -s, -a, --inline, --html, -H, --reply-to, --priority and --charset cannot be combined with it'
+}
