@@ -20,12 +20,13 @@
 #              clear to a remote host" test); media-types (/etc/mime.types),
 #              mpack (munpack, a second MIME decoder for the attachment
 #              tests) and time (/usr/bin/time -v: peak memory of large
-#              attachments)
+#              attachments); bash-completion and zsh (the completion
+#              files are loaded and run, not only parsed)
 #   --bench    also curl, msmtp and time, which `make bench` compares against
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libmagic-dev"
-test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time"
+test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time bash-completion zsh"
 interop="postfix dovecot-core"
 bench="curl msmtp time"
 
