@@ -12,6 +12,10 @@ CFLAGS    ?= -O2 -g
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+SBINDIR   ?= /usr/sbin
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 PKG_CONFIG ?= pkg-config
 BATS      ?= bats
 
@@ -23,6 +27,7 @@ DEPS_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(DEPS))
 DEPS_LIBS   ?= $(shell $(PKG_CONFIG) --libs $(DEPS))
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSMTPSEND_VERSION='"$(VERSION)"' \
+	     -DSMTPSEND_SYSCONF='"$(SYSCONFDIR)/smtpsend.conf"' \
 	     $(DEPS_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
 
@@ -40,7 +45,9 @@ endif
 SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/encode.c src/addr.c src/spool.c src/conn.c src/tls.c src/net.c \
        src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c \
-       src/creds.c src/secret.c src/netrc.c src/tlscache.c
+       src/creds.c src/secret.c src/netrc.c src/tlscache.c \
+       src/config.c src/aliases.c src/report.c \
+       src/progress.c src/rewrite.c
 # MIME composition: parts, media types, whole-message input, charsets.
 SRCS += src/msgread.c src/attach.c src/mimetype.c src/rawmsg.c src/charset.c
 OBJS = $(SRCS:.c=.o)
@@ -54,6 +61,8 @@ UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o \
 	       src/msg.o src/msgread.o src/attach.o src/mimetype.o \
 	       src/rawmsg.o src/spool.o
+UNIT_TESTS += tests/unit/test-rewrite
+UNIT_LIBOBJS += src/aliases.o src/rewrite.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
 	check-banned demo bench bench-attach install uninstall install-sendmail clean \
@@ -123,12 +132,23 @@ bench-attach: all
 	@bash bench/attach.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 smtpsend $(DESTDIR)$(BINDIR)/smtpsend
 	install -m 644 man/smtpsend.1 $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+	install -m 644 completion/smtpsend.bash $(DESTDIR)$(BASHCOMPDIR)/smtpsend
+	install -m 644 completion/_smtpsend $(DESTDIR)$(ZSHCOMPDIR)/_smtpsend
+
+# Not part of install: replacing the system's sendmail is a decision.
+install-sendmail: install
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sf $(BINDIR)/smtpsend $(DESTDIR)$(SBINDIR)/sendmail
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1 \
+	      $(DESTDIR)$(BASHCOMPDIR)/smtpsend $(DESTDIR)$(ZSHCOMPDIR)/_smtpsend
+	if [ "$$(readlink $(DESTDIR)$(SBINDIR)/sendmail)" = $(BINDIR)/smtpsend ]; then \
+		rm -f $(DESTDIR)$(SBINDIR)/sendmail; fi
 
 configure: configure.ac
 	autoconf -o $@ $<

@@ -28,12 +28,13 @@
 #              attachments); softhsm2 (a PKCS#11 token for the
 #              client certificate tests, t0320-pkcs11.bats); openssl
 #              (`openssl ocsp` makes the OCSP responses t0330-ocsp.bats
-#              staples)
+#              staples); bash-completion and zsh (the completion
+#              files are loaded and run, not only parsed)
 #   --bench    also curl, msmtp and time, which `make bench` compares against
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libmagic-dev"
-test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time softhsm2 openssl"
+test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time softhsm2 openssl bash-completion zsh"
 interop="postfix dovecot-core krb5-kdc krb5-admin-server krb5-user dovecot-gssapi"
 bench="curl msmtp time"
 
@@ -41,7 +42,7 @@ want="$build $test $interop"
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
-	-h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done

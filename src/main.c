@@ -10,13 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "aliases.h"
 #include "attach.h"
 #include "charset.h"
 #include "cli.h"
+#include "config.h"
 #include "creds.h"
 #include "deadline.h"
 #include "err.h"
@@ -25,6 +28,8 @@
 #include "mimetype.h"
 #include "net.h"
 #include "rawmsg.h"
+#include "report.h"
+#include "rewrite.h"
 #include "sasl.h"
 #include "session.h"
 #include "spool.h"
@@ -32,6 +37,9 @@
 #include "xmalloc.h"
 
 #define PRINT_SLICE	65536
+
+static void report_envelope(const struct options *o,
+    const struct mailbox *sender);
 
 /*
  * The watchdog: if some library call ever blocks past the deadline, the
@@ -78,20 +86,29 @@ print_version(void)
 	printf("libmagic %s\n", mimetype_magic_version());
 }
 
-/* Without -f: the login name at this machine's name. */
-static int
-default_from(struct options *o, const char *self_name, struct err *e)
+/* The login name at this machine's name (newly allocated). */
+static char *
+default_sender(const char *self_name)
 {
 	struct passwd *pw = getpwuid(getuid());
 	const char *user = pw ? pw->pw_name : getenv("USER");
-	char *spec;
+
+	return xasprintf("%s@%s", user ? user : "root",
+	    self_name ? self_name : "localhost");
+}
+
+/* Without -f: the default sender. */
+static int
+default_from(struct options *o, const char *self_name, struct err *e)
+{
+	char *spec = default_sender(self_name);
 	int rc;
 
-	spec = xasprintf("%s@%s", user ? user : "root",
-	    self_name ? self_name : "localhost");
 	rc = addr_parse(spec, "default sender (use --from)", 0, &o->from, e);
 	free(spec);
 	o->have_from = rc == 0;
+	if (rc == 0 && o->full_name != NULL)
+		o->from.name = xstrdup(o->full_name);
 	return rc;
 }
 
@@ -164,15 +181,140 @@ label_text(const struct options *o, struct spool *sp, const char *what,
 	return 0;
 }
 
-/* --raw and -t: the message's own recipients and author. */
+/* --raw and -t: the message is split into its fields. */
 static int
-prepare_raw(struct options *o, struct inputs *in, struct err *e)
+prepare_raw(struct inputs *in, struct err *e)
 {
 	if (rawmsg_parse(&in->raw, &in->body, e) < 0)
 		return -1;
 	in->have_raw = 1;
-	if (o->read_rcpt && rawmsg_recipients(&in->raw, &o->bcc, &o->nbcc,
-	    e) < 0)
+	return 0;
+}
+
+/*
+ * A whole message's author may choose the account (as -f does), when
+ * nothing else chose one.  Its settings then replace the ones read
+ * before: server, timeout, credentials, local domain...
+ */
+static int
+account_by_author(struct options *o, const struct inputs *in,
+    struct deadline *dl, struct err *e)
+{
+	struct mailbox author;
+	int64_t left;
+	char *a;
+	int rc;
+
+	if (rawmsg_from(&in->raw, &author) < 0)
+		return 0;
+	a = addr_envelope(&author);
+	mailbox_release(&author);
+	rc = cli_account_by_author(o, a, e);
+	free(a);
+	if (rc <= 0)
+		return rc;
+	log_set_level(o->quiet ? LOG_QUIET : o->verbose ? LOG_VERBOSE :
+	    LOG_NORMAL);
+	log_info("account %s, chosen by the message's From", o->account);
+	report_server(o->report, o->host, o->port);
+	dl->end_ms = dl->start_ms + (int64_t)o->timeout_s * 1000;
+	left = dl->end_ms - now_ms();
+	alarm(left > 0 ? (unsigned)(left / 1000) + 2 : 1);
+	return 0;
+}
+
+static int
+same_mailbox(const struct mailbox *a, const struct mailbox *b)
+{
+	return strcmp(a->local, b->local) == 0 &&
+	    strcasecmp(a->domain_ascii, b->domain_ascii) == 0;
+}
+
+static int
+in_envelope(const struct options *o, const struct mailbox *mb)
+{
+	const struct mailbox *lists[3] = { o->to, o->cc, o->bcc };
+	size_t counts[3] = { o->nto, o->ncc, o->nbcc }, i, k;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < counts[k]; i++)
+			if (same_mailbox(&lists[k][i], mb))
+				return 1;
+	return 0;
+}
+
+/*
+ * -t: the addresses of the message's To, Cc and Bcc join the envelope,
+ * each once (two aliases may lead to one mailbox).  They go in the blind
+ * list: the message's own fields are the ones it keeps.
+ */
+static int
+add_header_rcpts(struct options *o, const struct rawmsg *r, struct err *e)
+{
+	struct mailbox *v = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = rawmsg_recipients(r, &v, &n, e);
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && !in_envelope(o, &v[i])) {
+			o->bcc = xreallocarray(o->bcc, o->nbcc + 1,
+			    sizeof(*o->bcc));
+			o->bcc[o->nbcc++] = v[i];
+		} else {
+			mailbox_release(&v[i]);
+		}
+	}
+	free(v);
+	return rc;
+}
+
+/*
+ * Bare local names in the message's address fields ("To: root" from
+ * cron) resolved as on the command line: aliases, then local-domain; a
+ * bare author without local-domain becomes the run's sender.  The header
+ * then says what the envelope does.
+ */
+static int
+rewrite_raw(const struct options *o, struct inputs *in,
+    const char *self_name, struct err *e)
+{
+	struct aliases al;
+	struct rewrite_rules rules;
+	struct buf head;
+	char *author;
+	int changed = 0, rc;
+
+	memset(&al, 0, sizeof(al));
+	if (o->aliases != NULL && aliases_load(&al, o->aliases, e) < 0)
+		return -1;
+	rules.aliases = &al;
+	rules.local_domain = o->local_domain;
+	author = o->have_from ? addr_envelope(&o->from) :
+	    default_sender(self_name);
+	rules.author = author;
+	buf_init(&head, RAWMSG_HEAD_MAX);
+	buf_adds(&head, "");
+	rc = rewrite_header(in->raw.head.data, in->raw.head.len, &rules,
+	    &head, &changed, e);
+	if (rc == 0 && changed) {
+		log_info("local names in the message's header completed");
+		rc = rawmsg_set_head(&in->raw, &head, e);
+	}
+	buf_release(&head);
+	free(author);
+	aliases_release(&al);
+	return rc;
+}
+
+/* --raw and -t: the message's own recipients and author. */
+static int
+resolve_raw(struct options *o, struct inputs *in, const char *self_name,
+    struct err *e)
+{
+	if (rewrite_raw(o, in, self_name, e) < 0)
+		return -1;
+	if (o->read_rcpt && add_header_rcpts(o, &in->raw, e) < 0)
 		return -1;
 	if (o->nto + o->ncc + o->nbcc == 0 && !o->print)
 		return err_set(e, E_USAGE, "-t: the message has no To, Cc or "
@@ -192,7 +334,7 @@ prepare(struct options *o, struct inputs *in, struct deadline *dl,
 	if (capture(o->body_file, "--body-file", &in->body, dl, e) < 0)
 		return -1;
 	if (o->raw)
-		return prepare_raw(o, in, e);
+		return prepare_raw(in, e);
 	if (label_text(o, &in->body, "the body", &in->body_cs, e) < 0)
 		return -1;
 	if (o->html != NULL) {
@@ -376,10 +518,14 @@ run(struct options *o, struct err *e)
 		    "will not be verified\n", stderr);
 	if (prepare(o, &in, &dl, e) < 0)
 		goto out;
+	if (o->raw && account_by_author(o, &in, &dl, e) < 0)
+		goto out;
 	if (o->helo == NULL || !o->have_from) {
 		deadline_phase(&dl, "looking up this host's name", 5000);
 		self_name = net_self_name(&dl);
 	}
+	if (o->raw && resolve_raw(o, &in, self_name, e) < 0)
+		goto out;
 	if (!o->have_from && default_from(o, self_name, e) < 0)
 		goto out;
 	sender = o->have_envelope_from ? &o->envelope_from : &o->from;
@@ -396,6 +542,7 @@ run(struct options *o, struct err *e)
 	if (creds_load(o, &creds, &dl, e) < 0)
 		goto out;
 	o->creds = &creds;
+	report_envelope(o, sender);
 	rc = session_run(o, &spec, sender, &in.body, self_name, &dl, e);
 out:
 	creds_release(&creds);
@@ -405,12 +552,65 @@ out:
 	return rc;
 }
 
+/* -v: which file and account this run took its settings from. */
+static void
+describe_config(const struct options *o)
+{
+	if (o->cfg == NULL)
+		log_info("no config file (neither ~/.config/smtpsend/config "
+		    "nor the system one exists)");
+	else if (o->account != NULL)
+		log_info("config file %s, account %s", o->cfg->path,
+		    o->account);
+	else
+		log_info("config file %s, defaults only (no account)",
+		    o->cfg->path);
+	if (o->sendmail)
+		log_info("sendmail mode: standard input is the whole message");
+}
+
+/* The envelope as the report shows it, before any reply. */
+static void
+report_envelope(const struct options *o, const struct mailbox *sender)
+{
+	const struct mailbox *lists[3] = { o->to, o->cc, o->bcc };
+	size_t counts[3] = { o->nto, o->ncc, o->nbcc }, i, k;
+	char *a;
+
+	a = sender->null ? xstrdup("") : addr_envelope(sender);
+	report_sender(o->report, a);
+	free(a);
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < counts[k]; i++) {
+			a = addr_envelope(&lists[k][i]);
+			report_rcpt(o->report, a);
+			free(a);
+		}
+}
+
+/* --json, --log and --syslog: the run's outcome for machines. */
+static void
+report_outcome(const struct options *o, struct report *rep, int status,
+    const char *error)
+{
+	if (o->print || o->serverinfo)
+		return;
+	if (o->json)
+		report_json(rep, status, error, o->cfg ? o->cfg->path : NULL,
+		    o->account);
+	if ((o->log_file != NULL || o->syslog_facility != NULL) &&
+	    report_log_line(rep, status, error, o->log_file,
+	    o->syslog_facility) < 0)
+		log_warn("--log %s: %s", o->log_file, strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o;
+	struct report rep;
 	struct err e;
-	int rc;
+	int rc, status = 0;
 
 	hygiene();
 	err_init(&e);
@@ -425,15 +625,21 @@ main(int argc, char **argv)
 		options_release(&o);
 		return 0;
 	}
+	report_init(&rep, o.host ? o.host : "", o.port);
+	o.report = &rep;
 	if (rc == CLI_RUN) {
 		log_set_level(o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE :
 		    LOG_NORMAL);
+		describe_config(&o);
 		rc = run(&o, &e);
 	}
-	options_release(&o);
 	if (rc < 0 || e.kind != E_OK) {
 		log_error("%s", e.msg[0] ? e.msg : "failed");
-		return err_exit_code(e.kind == E_OK ? E_SOFTWARE : e.kind);
+		status = err_exit_code(e.kind == E_OK ? E_SOFTWARE : e.kind);
 	}
-	return 0;
+	report_outcome(&o, &rep, status, status ? (e.msg[0] ? e.msg :
+	    "failed") : NULL);
+	report_release(&rep);
+	options_release(&o);
+	return status;
 }

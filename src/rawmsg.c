@@ -238,6 +238,36 @@ rawmsg_parse(struct rawmsg *r, struct spool *sp, struct err *e)
 	return 0;
 }
 
+int
+rawmsg_set_head(struct rawmsg *r, struct buf *head, struct err *e)
+{
+	size_t i, start = 0;
+
+	buf_release(&r->head);
+	r->head = *head;
+	buf_init(head, r->head.max);
+	free(r->fields);
+	r->fields = NULL;
+	r->nfields = 0;
+	r->head_8bit = 0;
+	r->head_max_line = 0;
+	for (i = 0; i < r->head.len; i++) {
+		if ((unsigned char)r->head.data[i] >= 0x80)
+			r->head_8bit = 1;
+		if (r->head.data[i] == '\n') {
+			if (i - start > r->head_max_line)
+				r->head_max_line = i - start;
+			start = i + 1;
+		}
+	}
+	if (split_fields(r, e) < 0)
+		return -1;
+	r->has_date = r->has_msgid = r->has_from = r->has_mime = 0;
+	r->has_type = 0;
+	analyse(r);
+	return 0;
+}
+
 /* One mailbox of a list: the text in angle brackets, else all of it. */
 static int
 take(struct buf *cur, struct buf *angle, int had_angle, const char *what,

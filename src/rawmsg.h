@@ -50,6 +50,13 @@ struct rawmsg {
  * error there is nothing to release.
  */
 int rawmsg_parse(struct rawmsg *r, struct spool *sp, struct err *e);
+/*
+ * Replace the header section with the one in head ("Name: value\n"
+ * lines, as rewrite.h writes them), which r takes over, leaving head
+ * empty, and split it into fields again.  Errors: E_DATA (a line that is
+ * not a field).
+ */
+int rawmsg_set_head(struct rawmsg *r, struct buf *head, struct err *e);
 /* Is field i named name (case-insensitive)? */
 int rawmsg_is(const struct rawmsg *r, size_t i, const char *name);
 /*

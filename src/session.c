@@ -17,6 +17,8 @@
 #include "msg.h"
 #include "net.h"
 #include "sasl.h"
+#include "progress.h"
+#include "report.h"
 #include "session.h"
 #include "smtp.h"
 #include "spool.h"
@@ -26,6 +28,7 @@
 
 /* RFC 5321 section 4.5.3.2 limits, each capped by --timeout. */
 #define GREETING_MS	300000
+#define GREETING_465_MS	10000
 #define EHLO_MS		300000
 #define STARTTLS_MS	300000
 #define MAIL_MS		300000
@@ -74,6 +77,7 @@ phase(struct session *ss, int64_t limit_ms, const char *fmt, ...)
 	va_end(ap);
 	deadline_phase(ss->dl, ss->phase, limit_ms);
 	ss->stage = STAGE_OTHER;
+	report_phase(ss->o->report, ss->phase);
 }
 
 /*
@@ -90,6 +94,8 @@ check_reply(struct session *ss, int want, int is_rcpt, struct err *e)
 	char summary[1024];
 	enum err_kind base, kind;
 
+	report_reply(ss->o->report, ss->phase, ss->reply.code,
+	    ss->reply.status, ss->reply.text.data, ss->reply.text.len);
 	if (ss->reply.code / 100 == want / 100 && (want % 100 == 0 ||
 	    ss->reply.code == want))
 		return 0;
@@ -137,6 +143,55 @@ expect(struct session *ss, int want, int is_rcpt, struct err *e)
 	return check_reply(ss, want, is_rcpt, e);
 }
 
+/* A name that does not resolve: the likely fixes, in one line. */
+static int
+explain_resolve(const struct options *o, struct err *e)
+{
+	if (e->kind == E_NOHOST)
+		err_hint(e, "check the spelling of --host %s, or this "
+		    "machine's DNS setup in /etc/resolv.conf", o->host);
+	else if (!e->timed_out)
+		err_hint(e, "the DNS server did not answer: check the network "
+		    "and /etc/resolv.conf, then try again");
+	return -1;
+}
+
+static int
+explain_connect(const struct options *o, struct err *e)
+{
+	if (strstr(e->msg, "refused") != NULL)
+		err_hint(e, "nothing listens on port %d of %s: check --port "
+		    "(587 for STARTTLS, 465 with --tls implicit) and that the "
+		    "server runs", o->port, o->host);
+	return -1;
+}
+
+/*
+ * Port and TLS mode disagree (RFC 8314): an implicit-TLS port waits for
+ * our handshake in silence, a plain port greets in clear.  Say which
+ * setting fits when the first exchange fails that way.
+ */
+static int
+explain_mode(const struct session *ss, int at_greeting, struct err *e)
+{
+	const struct options *o = ss->o;
+
+	if (at_greeting && ss->conn->tls == NULL && o->tls != TLS_IMPLICIT &&
+	    (e->timed_out || e->kind == E_PROTOCOL || e->kind == E_TEMPFAIL))
+		err_hint(e, "no SMTP greeting: if port %d expects implicit "
+		    "TLS, as port 465 does, use --tls implicit", o->port);
+	else if (o->tls == TLS_IMPLICIT && e->kind == E_PROTOCOL &&
+	    strstr(e->msg, "plain text came") != NULL)
+		err_hint(e, "port %d speaks plain SMTP first: use --tls "
+		    "starttls (or --tls none on a trusted link)", o->port);
+	else if (e->kind == E_UNAVAIL && strstr(e->msg, "certificate") !=
+	    NULL && strstr(e->msg, "TLS handshake") != NULL)
+		err_hint(e, "if the server's CA is private, give it with "
+		    "--cafile FILE; if the certificate names another host, "
+		    "--tls-servername NAME; --serverinfo shows it");
+	return -1;
+}
+
 static int
 resolve_and_connect(struct session *ss, struct err *e)
 {
@@ -155,14 +210,14 @@ resolve_and_connect(struct session *ss, struct err *e)
 	phase(ss, 0x7fffffff, "resolve %s", o->host);
 	if (net_resolve(ss->verify_name, o->port, o->family, &t, ss->dl,
 	    e) < 0)
-		return -1;
+		return explain_resolve(o, e);
 	phase(ss, 0x7fffffff, "connect to %s port %d", o->host, o->port);
 	fd = net_connect(&t, &used, ss->dl, e);
 	if (fd >= 0)
 		ss->loopback = net_is_loopback(&t.addrs[used]);
 	net_target_free(&t);
 	if (fd < 0)
-		return -1;
+		return explain_connect(o, e);
 	conn_init(ss->conn, fd, ss->dl);
 	ss->smtp.conn = ss->conn;
 	ss->connected = 1;
@@ -257,9 +312,11 @@ start_tls(struct session *ss, struct err *e)
 	if (tls_start(&t, ss->tls_ctx, ss->conn->fd, ss->tls_name,
 	    ss->tls_name_is_ip ? NULL : ss->tls_name, ss->dl, e) < 0) {
 		ss->no_quit = 1;	/* the stream is in an unknown state */
-		return -1;
+		return explain_mode(ss, 0, e);
 	}
 	conn_start_tls(ss->conn, t);
+	report_tls(ss->o->report, tls_protocol_name(t), tls_cipher_name(t),
+	    tls_resumed(t));
 	if (ss->o->tls_session_cache != NULL)
 		log_info("TLS session %s", tls_resumed(t) ? "resumed from the "
 		    "cache" : "not resumed (full handshake)");
@@ -294,9 +351,11 @@ greeting(struct session *ss, struct err *e)
 {
 	struct err first;
 
-	phase(ss, GREETING_MS, "greeting");
+	/* Port 465 is implicit TLS (RFC 8314): no greeting would come. */
+	phase(ss, ss->o->port == 465 && ss->o->tls != TLS_IMPLICIT ?
+	    GREETING_465_MS : GREETING_MS, "greeting");
 	if (ss->conn->tls == NULL)
-		return expect(ss, 220, 0, e);
+		return expect(ss, 220, 0, e) == 0 ? 0 : explain_mode(ss, 1, e);
 	err_init(&first);
 	return expect(ss, 220, 0, &first) == 0 ? 0 :
 	    tls_refusal(ss, &first, e);
@@ -417,6 +476,7 @@ auth_outcome(struct session *ss, struct sasl *s, const char *mech,
 			return err_set(e, E_NOPERM, "AUTH %s: the server "
 			    "accepted without proving it knows the password",
 			    mech);
+		report_auth(ss->o->report, mech);
 		log_info("authenticated%s%s with %s", ss->o->creds->user ?
 		    " as " : "", ss->o->creds->user ? ss->o->creds->user : "",
 		    mech);
@@ -926,6 +986,7 @@ static int
 data(struct session *ss, struct msg *m, struct err *e)
 {
 	struct smtp_data d;
+	struct progress pr;
 	const char *p;
 	size_t n;
 	char summary[1024];
@@ -938,17 +999,24 @@ data(struct session *ss, struct msg *m, struct err *e)
 	/* From here until the final dot, QUIT would be message text. */
 	ss->no_quit = 1;
 	smtp_data_init(&d);
+	progress_start(&pr, ss->o->progress, ss->size ? ss->size :
+	    msg_size_floor(m));
 	for (;;) {
 		phase(ss, BLOCK_MS, "sending the message");
 		if (msg_read(m, &p, &n, e) < 0 ||
-		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0))
+		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0)) {
+			progress_end(&pr);
 			return -1;	/* no final dot: nothing is delivered */
+		}
 		if (n == 0)
 			break;
+		progress_update(&pr, d.octets);
 	}
+	progress_end(&pr);
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
 	ss->stage = STAGE_DATA;
+	report_size(ss->o->report, d.octets);
 	if (smtp_data_end(&ss->smtp, &d, e) < 0 || expect(ss, 250, 0, e) < 0)
 		return -1;
 	ss->no_quit = 0;

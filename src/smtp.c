@@ -346,6 +346,7 @@ smtp_data_init(struct smtp_data *d)
 	d->at_bol = 1;
 	d->pending_cr = 0;
 	d->col = 0;
+	d->octets = 0;
 }
 
 /*
@@ -368,6 +369,7 @@ end_line(struct smtp *s, struct smtp_data *d, struct err *e)
 {
 	d->at_bol = 1;
 	d->col = 0;
+	d->octets += 2;
 	return conn_write(s->conn, "\r\n", 2, e);
 }
 
@@ -406,6 +408,7 @@ smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
 		/* Copy the run of ordinary bytes up to the next line end. */
 		run = i + line_run(p + i, n - i);
 		d->col += run - i;
+		d->octets += run - i;
 		if (d->col > SMTP_TEXT_LINE_MAX)
 			return err_set(e, E_DATA,
 			    "message has a line longer than %d octets",

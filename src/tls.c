@@ -571,10 +571,11 @@ handshake_failure(struct tls *t, int r, const char *name, struct err *e)
 		return err_set(e, E_TEMPFAIL,
 		    "TLS handshake: connection lost: %s", gnutls_strerror(r));
 	if (r == GNUTLS_E_UNEXPECTED_PACKET_LENGTH ||
-	    r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
-		return err_set(e, E_PROTOCOL, "TLS handshake: %s (the server "
-		    "does not seem to speak TLS on this port; try --tls "
-		    "starttls)", gnutls_strerror(r));
+	    r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET ||
+	    r == GNUTLS_E_UNEXPECTED_PACKET)
+		return err_set(e, E_PROTOCOL, "TLS handshake: %s: plain text "
+		    "came where a TLS handshake was expected",
+		    gnutls_strerror(r));
 	return err_set(e, E_PROTOCOL, "TLS handshake: %s", gnutls_strerror(r));
 }
 
@@ -884,6 +885,23 @@ tls_describe(struct tls *t, char *buf, size_t size)
 	snprintf(buf, size, "%s", d ? d : "?");
 	gnutls_free(d);
 	return buf;
+}
+
+const char *
+tls_protocol_name(struct tls *t)
+{
+	const char *n = gnutls_protocol_get_name(
+	    gnutls_protocol_get_version(t->s));
+
+	return n ? n : "?";
+}
+
+const char *
+tls_cipher_name(struct tls *t)
+{
+	const char *n = gnutls_cipher_get_name(gnutls_cipher_get(t->s));
+
+	return n ? n : "?";
 }
 
 const char *
