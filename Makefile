@@ -39,7 +39,8 @@ endif
 
 SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/encode.c src/addr.c src/spool.c src/conn.c src/tls.c src/net.c \
-       src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c
+       src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c \
+       src/queue.c src/deliver.c src/flush.c
 OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr

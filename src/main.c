@@ -16,7 +16,9 @@
 #include "addr.h"
 #include "cli.h"
 #include "deadline.h"
+#include "deliver.h"
 #include "err.h"
+#include "flush.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
@@ -44,6 +46,59 @@ watchdog(int sig)
 	_exit(err_exit_code(E_TEMPFAIL));
 }
 
+/*
+ * SIGINT, SIGTERM and SIGHUP ask the run to stop (SendAsyncCancel): the
+ * handler only records the signal and makes the cancellation pipe
+ * readable; deadline_wait() notices either at once, the session sends no
+ * final dot for the interrupted message and closes with at most a
+ * second of RSET/QUIT.  A second signal ends the process at once.
+ */
+static volatile sig_atomic_t cancel_sig;
+static int cancel_pipe[2] = { -1, -1 };
+
+static void
+cancel(int sig)
+{
+	static const char msg[] =
+	    "smtpsend: second signal: stopping at once\n";
+	int saved = errno;
+	ssize_t r;
+
+	if (cancel_sig != 0) {
+		r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		(void)r;
+		_exit(err_exit_code(E_TEMPFAIL));
+	}
+	cancel_sig = sig;
+	if (cancel_pipe[1] >= 0) {
+		r = write(cancel_pipe[1], "", 1);
+		(void)r;
+	}
+	errno = saved;
+}
+
+/*
+ * No SA_RESTART: a blocked system call returns EINTR.  A signal the
+ * parent chose to ignore (nohup) stays ignored.
+ */
+static void
+catch_cancel(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+	size_t i;
+
+	if (pipe2(cancel_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		cancel_pipe[0] = cancel_pipe[1] = -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cancel;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			sigaction(sigs[i], &old, NULL);
+}
+
 /* Descriptors 0-2 must exist, so nothing we open can become one. */
 static void
 hygiene(void)
@@ -60,6 +115,7 @@ hygiene(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = watchdog;
 	sigaction(SIGALRM, &sa, NULL);
+	catch_cancel();
 }
 
 static void
@@ -154,12 +210,22 @@ run(struct options *o, struct err *e)
 	int rc = -1;
 
 	deadline_init(&dl, (int64_t)o->timeout_s * 1000);
+	deadline_set_cancel(&dl, &cancel_sig, cancel_pipe[0]);
 	alarm((unsigned)o->timeout_s + 1);
 	memset(&body, 0, sizeof(body));
 	body.fd = -1;
 	if (o->insecure)
 		fputs("smtpsend: WARNING: --insecure: server certificates "
 		    "will not be verified\n", stderr);
+	if (o->flush_dir != NULL) {
+		if (o->helo == NULL) {
+			deadline_phase(&dl, "looking up this host's name",
+			    5000);
+			self_name = net_self_name(&dl);
+		}
+		rc = flush_run(o, self_name, &dl, e);
+		goto out;
+	}
 	if (capture_body(o, &body, &dl, e) < 0)
 		goto out;
 	if (body.info.has_8bit && !body.info.utf8_ok)
@@ -182,6 +248,10 @@ run(struct options *o, struct err *e)
 	spec.id_domain = o->from.domain_ascii;
 	if (o->print)
 		rc = print_message(&spec, &body, e);
+	else if (o->pickup_dir != NULL)
+		rc = deliver_pickup(o, &spec, sender, &body, &dl, e);
+	else if (o->queue_dir != NULL)
+		rc = deliver_queue(o, &spec, sender, &body, self_name, &dl, e);
 	else
 		rc = session_run(o, &spec, sender, &body, self_name, &dl, e);
 out:

@@ -43,6 +43,8 @@ struct session {
 	int loopback;		/* the connected peer is a loopback address */
 	int connected;
 	int no_quit;		/* the stream is not fit for a QUIT */
+	int broken;		/* the stream cannot carry another command */
+	int in_txn;		/* MAIL sent, transaction not finished */
 	char helo[300];
 	char phase[300];	/* label of the current step, for messages */
 };
@@ -228,9 +230,8 @@ same_envelope(const struct mailbox *a, const struct mailbox *b)
 	    strcasecmp(a->domain_ascii, b->domain_ascii) == 0;
 }
 
-/* Envelope recipients: To, Cc and Bcc, each address once. */
-static const struct mailbox **
-recipients(const struct options *o, size_t *n)
+const struct mailbox **
+session_recipients(const struct options *o, size_t *n)
 {
 	const struct mailbox **v, *all[3] = { o->to, o->cc, o->bcc };
 	size_t counts[3] = { o->nto, o->ncc, o->nbcc }, i, j, k;
@@ -250,22 +251,27 @@ recipients(const struct options *o, size_t *n)
 }
 
 /*
- * Recipient policy: the message goes to everyone or no one.  A permanent
- * refusal of any recipient wins over temporary ones (retrying cannot
- * help); every refusal is reported on its own line.
+ * Recipient policy.  By default (--on-rcpt-reject abort) the message goes
+ * to everyone or no one: a permanent refusal of any recipient wins over
+ * temporary ones (retrying cannot help), and every refusal is reported on
+ * its own line.  With continue, the message goes to those accepted; the
+ * refusals stay in m->rcpt for the caller to report (session_partial),
+ * and when nobody is accepted the error only says so.
  */
 static int
-rcpt_replies(struct session *ss, const struct mailbox **rcpt, size_t n,
-    int pipelined, struct err *e)
+rcpt_replies(struct session *ss, struct session_msg *m, int pipelined,
+    struct err *e)
 {
 	struct err first_perm, first_temp, one;
+	struct session_rcpt *r;
 	char *a;
 	size_t i;
 
 	err_init(&first_perm);
 	err_init(&first_temp);
-	for (i = 0; i < n; i++) {
-		a = addr_envelope(rcpt[i]);
+	for (i = 0; i < m->nrcpt; i++) {
+		r = &m->rcpt[i];
+		a = addr_envelope(r->mb);
 		phase(ss, RCPT_MS, "RCPT TO:<%s>", a);
 		free(a);
 		if (!pipelined && (smtp_cmd(&ss->smtp, e, "%s", ss->phase) <
@@ -274,24 +280,36 @@ rcpt_replies(struct session *ss, const struct mailbox **rcpt, size_t n,
 		err_init(&one);
 		if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
 			return -1;
-		if (check_reply(ss, 250, 1, &one) == 0)
+		if (check_reply(ss, 250, 1, &one) == 0) {
+			r->kind = E_OK;
+			m->naccepted++;
 			continue;
+		}
 		if (one.kind == E_PROTOCOL)
 			return err_set(e, one.kind, "%s", one.msg);
+		r->kind = one.kind;
+		smtp_reply_summary(&ss->reply, r->reply, sizeof(r->reply));
 		if (first_perm.kind == E_OK && one.kind != E_TEMPFAIL)
 			first_perm = one;
 		else if (first_temp.kind == E_OK && one.kind == E_TEMPFAIL)
 			first_temp = one;
-		else
+		else if (!ss->o->rcpt_continue)
 			log_error("%s", one.msg);
 	}
-	if (first_perm.kind != E_OK && first_temp.kind != E_OK)
+	if (ss->o->rcpt_continue && (m->naccepted > 0 || m->nrcpt == 0))
+		return 0;
+	if (first_perm.kind == E_OK && first_temp.kind == E_OK)
+		return 0;
+	if (first_perm.kind != E_OK && first_temp.kind != E_OK &&
+	    !ss->o->rcpt_continue)
 		log_error("%s", first_temp.msg);
 	if (first_perm.kind != E_OK)
-		return err_set(e, first_perm.kind, "%s", first_perm.msg);
-	if (first_temp.kind != E_OK)
-		return err_set(e, first_temp.kind, "%s", first_temp.msg);
-	return 0;
+		first_temp = first_perm;
+	e->smtp_code = first_temp.smtp_code;
+	if (ss->o->rcpt_continue)
+		return err_set(e, first_temp.kind, "no recipient was accepted; "
+		    "the message was not sent");
+	return err_set(e, first_temp.kind, "%s", first_temp.msg);
 }
 
 /*
@@ -300,21 +318,20 @@ rcpt_replies(struct session *ss, const struct mailbox **rcpt, size_t n,
  * recipient never leaves a half-sent transaction behind.
  */
 static int
-envelope(struct session *ss, const struct mailbox *sender, int eightbit,
+envelope(struct session *ss, struct session_msg *m, int eightbit,
     struct err *e)
 {
-	const struct mailbox **rcpt;
 	int pipelined = (ss->smtp.caps.flags & CAP_PIPELINING) != 0, rc = -1;
-	char *from = addr_envelope(sender), *a;
-	size_t n, i;
+	char *from = addr_envelope(m->sender), *a;
+	size_t i;
 
-	rcpt = recipients(ss->o, &n);
+	m->naccepted = 0;
 	phase(ss, MAIL_MS, "MAIL FROM:<%s>", from);
 	if (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase, eightbit ?
 	    " BODY=8BITMIME" : "") < 0)
 		goto out;
-	for (i = 0; pipelined && i < n; i++) {
-		a = addr_envelope(rcpt[i]);
+	for (i = 0; pipelined && i < m->nrcpt; i++) {
+		a = addr_envelope(m->rcpt[i].mb);
 		rc = smtp_cmd(&ss->smtp, e, "RCPT TO:<%s>", a);
 		free(a);
 		if (rc < 0)
@@ -322,32 +339,29 @@ envelope(struct session *ss, const struct mailbox *sender, int eightbit,
 	}
 	rc = -1;
 	phase(ss, MAIL_MS, "MAIL FROM:<%s>", from);
+	ss->in_txn = 1;
 	if (smtp_flush(&ss->smtp, e) < 0)
 		goto out;
 	if (expect(ss, 250, 0, e) < 0) {
 		/* Pipelined RCPTs still get (refusing) answers: drain them. */
-		for (i = 0; pipelined && i < n; i++)
+		for (i = 0; pipelined && i < m->nrcpt; i++)
 			if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
 				break;
 		goto out;
 	}
-	rc = rcpt_replies(ss, rcpt, n, pipelined, e);
+	rc = rcpt_replies(ss, m, pipelined, e);
 out:
 	free(from);
-	free(rcpt);
 	return rc;
 }
 
 /* DATA, the message itself, and the final dot (RFC 5321 section 4.1.1.4). */
 static int
-data(struct session *ss, const struct msg_spec *spec, struct spool *body,
-    enum body_enc enc, struct err *e)
+data(struct session *ss, struct session_msg *m, struct err *e)
 {
-	struct msg m;
 	struct smtp_data d;
 	const char *p;
 	size_t n;
-	char summary[1024];
 
 	phase(ss, DATA_MS, "DATA");
 	if (smtp_cmd(&ss->smtp, e, "DATA") < 0 ||
@@ -355,49 +369,67 @@ data(struct session *ss, const struct msg_spec *spec, struct spool *body,
 		return -1;
 	/* From here until the final dot, QUIT would be message text. */
 	ss->no_quit = 1;
-	if (msg_open(&m, spec, body, enc, e) < 0)
-		return -1;
 	smtp_data_init(&d);
 	for (;;) {
 		phase(ss, BLOCK_MS, "sending the message");
-		if (msg_read(&m, &p, &n, e) < 0 ||
-		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0)) {
-			msg_close(&m);
-			return -1;	/* no final dot: nothing is delivered */
-		}
+		/* No final dot after a local error or a cancellation. */
+		if (deadline_check(ss->dl, e) < 0 ||
+		    m->read(m->ctx, &p, &n, e) < 0 ||
+		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0))
+			return -1;
 		if (n == 0)
 			break;
 	}
-	msg_close(&m);
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
-	if (smtp_data_end(&ss->smtp, &d, e) < 0 || expect(ss, 250, 0, e) < 0)
+	if (deadline_check(ss->dl, e) < 0 || smtp_data_end(&ss->smtp, &d,
+	    e) < 0)
+		return -1;
+	/*
+	 * The dot is out: a cancellation from now on only shortens the wait
+	 * for the verdict, so the caller learns whether the message went.
+	 */
+	m->dot_sent = 1;
+	deadline_shield(ss->dl);
+	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
 		return -1;
 	ss->no_quit = 0;
-	log_info("accepted: %s", smtp_reply_summary(&ss->reply, summary,
-	    sizeof(summary)));
+	ss->in_txn = 0;
+	if (check_reply(ss, 250, 0, e) < 0)
+		return -1;
+	smtp_reply_summary(&ss->reply, m->reply, sizeof(m->reply));
+	log_info("accepted: %s", m->reply);
 	return 0;
 }
 
 /*
- * QUIT and close; failures here no longer change the outcome.  After a
- * timeout the server is not answering: close at once instead of waiting
- * for a 221 that will not come.
+ * QUIT and close; failures here no longer change the outcome, but after
+ * a delivery they are worth a warning.  After a timeout the server is
+ * not answering: close at once instead of waiting for a 221 that will not
+ * come.  After a cancellation the whole of this gets one second.
  */
 static void
 finish(struct session *ss, const struct err *outcome)
 {
-	struct err ignored;
+	struct err qe;
+	char summary[1024];
 
 	if (!ss->connected)
 		return;
 	if (outcome->timed_out)
 		ss->no_quit = 1;
-	err_init(&ignored);
+	err_init(&qe);
 	deadline_cleanup(ss->dl, "QUIT", QUIT_MS);
-	if (!ss->no_quit && smtp_cmd(&ss->smtp, &ignored, "QUIT") == 0 &&
-	    smtp_flush(&ss->smtp, &ignored) == 0)
-		smtp_read_reply(&ss->smtp, &ss->reply, &ignored);
+	if (!ss->no_quit && smtp_cmd(&ss->smtp, &qe, "QUIT") == 0 &&
+	    smtp_flush(&ss->smtp, &qe) == 0 &&
+	    smtp_read_reply(&ss->smtp, &ss->reply, &qe) == 0 &&
+	    ss->reply.code != 221)
+		err_set(&qe, E_PROTOCOL, "QUIT: %s", smtp_reply_summary(
+		    &ss->reply, summary, sizeof(summary)));
+	/* RFC 5321 section 4.1.1.10: the 221 is the end; nothing is lost. */
+	if (qe.kind != E_OK && outcome->kind == E_OK)
+		log_warn("%s (after the message was accepted; ignored)",
+		    qe.msg);
 	conn_close(ss->conn);
 	ss->connected = 0;
 }
@@ -424,40 +456,204 @@ choose_helo(struct session *ss, const char *self_name, struct err *e)
 	return 0;
 }
 
+/*
+ * The stream is still in step with the server after this error: it was
+ * an ordinary refusal (a whole 4xx or 5xx reply, not 421, not inside
+ * DATA), so RSET can follow.  Anything else (timeout, lost connection,
+ * garbage, 421, a local error mid-DATA) leaves it unusable.
+ */
+static int
+still_in_step(const struct session *ss, const struct err *e)
+{
+	return ss->connected && !ss->no_quit && e->kind != E_PROTOCOL &&
+	    !e->timed_out && e->smtp_code >= 400 && e->smtp_code < 600 &&
+	    e->smtp_code != 421 && !deadline_cancelled(ss->dl);
+}
+
+int
+session_open(struct session **out, const struct options *o,
+    const char *self_name, struct deadline *dl, struct err *e)
+{
+	struct session *ss;
+
+	ss = xcalloc(1, sizeof(*ss));
+	ss->o = o;
+	ss->dl = dl;
+	ss->conn = xmalloc(sizeof(*ss->conn));
+	smtp_reply_init(&ss->reply);
+	*out = ss;
+	if (resolve_and_connect(ss, e) < 0 ||
+	    choose_helo(ss, self_name, e) < 0)
+		goto fail;
+	if ((o->tls == TLS_IMPLICIT || (o->tls == TLS_AUTO && o->port == 465))
+	    && start_tls(ss, e) < 0)
+		goto fail;
+	if (greeting(ss, e) < 0 || ehlo(ss, e) < 0 ||
+	    negotiate_tls(ss, e) < 0)
+		goto fail;
+	/* AUTH (RFC 4954) goes here, once TLS is settled. */
+	return 0;
+fail:
+	ss->broken = 1;
+	return -1;
+}
+
+int
+session_send(struct session *ss, struct session_msg *m, struct err *e)
+{
+	int eightbit = 0;
+
+	m->naccepted = 0;
+	m->dot_sent = 0;
+	if (!session_usable(ss))
+		return err_set(e, E_SOFTWARE, "session not usable");
+	if (m->prepare(m->ctx, ss->smtp.caps.flags, &eightbit, e) < 0)
+		return -1;
+	if (eightbit && !(ss->smtp.caps.flags & CAP_8BITMIME))
+		return err_set(e, E_DATA, "the message has 8-bit content and "
+		    "%s does not offer 8BITMIME", ss->o->host);
+	if (envelope(ss, m, eightbit, e) < 0 || data(ss, m, e) < 0) {
+		if (!still_in_step(ss, e))
+			ss->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+session_reset(struct session *ss, struct err *e)
+{
+	if (!session_usable(ss))
+		return err_set(e, E_TEMPFAIL, "RSET: not connected");
+	if (!ss->in_txn)
+		return 0;
+	phase(ss, MAIL_MS, "RSET");
+	if (smtp_cmd(&ss->smtp, e, "RSET") < 0 ||
+	    smtp_flush(&ss->smtp, e) < 0 || expect(ss, 250, 0, e) < 0) {
+		ss->broken = 1;
+		return -1;
+	}
+	ss->in_txn = 0;
+	return 0;
+}
+
+int
+session_usable(const struct session *ss)
+{
+	return ss->connected && !ss->broken && !ss->no_quit;
+}
+
+void
+session_close(struct session *ss, const struct err *outcome)
+{
+	if (ss == NULL)
+		return;
+	finish(ss, outcome);
+	tls_ctx_free(ss->tls_ctx);
+	smtp_reply_release(&ss->reply);
+	free(ss->verify_name);
+	free(ss->conn);
+	free(ss);
+}
+
+int
+session_partial(const struct session_msg *m, struct err *e)
+{
+	char *a, list[512];
+	size_t i, len = 0, nref = 0;
+	int perm = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < m->nrcpt; i++) {
+		if (m->rcpt[i].kind == E_OK)
+			continue;
+		a = addr_envelope(m->rcpt[i].mb);
+		log_error("RCPT TO:<%s>: %s", a, m->rcpt[i].reply);
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s<%s>", len ? ", " : "", a);
+		free(a);
+		perm |= m->rcpt[i].kind != E_TEMPFAIL;
+		nref++;
+	}
+	if (nref == 0)
+		return 0;
+	if (m->naccepted == 0)
+		return err_set(e, perm ? E_NOUSER : E_TEMPFAIL, "no recipient "
+		    "was accepted; the message was not sent");
+	return err_set(e, E_NOUSER, "partial delivery: the message was "
+	    "accepted for %zu of %zu recipients, NOT for %s%s",
+	    m->naccepted, m->nrcpt, list, perm ? "" : " (refused for now; "
+	    "sending it again would duplicate it for the others)");
+}
+
+/* The message composer (msg.c) as a session_msg source. */
+struct compose {
+	const struct msg_spec *spec;
+	struct spool *body;
+	struct msg m;
+	int open;
+};
+
+static int
+compose_prepare(void *ctx, unsigned caps, int *eightbit, struct err *e)
+{
+	struct compose *c = ctx;
+	enum body_enc enc;
+
+	enc = msg_choose_encoding(c->body, (caps & CAP_8BITMIME) != 0);
+	*eightbit = enc == ENC_8BIT;
+	if (c->open)
+		msg_close(&c->m);
+	c->open = 0;
+	if (msg_open(&c->m, c->spec, c->body, enc, e) < 0)
+		return -1;
+	c->open = 1;
+	return 0;
+}
+
+static int
+compose_read(void *ctx, const char **p, size_t *n, struct err *e)
+{
+	struct compose *c = ctx;
+
+	return msg_read(&c->m, p, n, e);
+}
+
 int
 session_run(const struct options *o, const struct msg_spec *spec,
     const struct mailbox *sender, struct spool *body, const char *self_name,
     struct deadline *dl, struct err *e)
 {
-	struct session ss;
-	enum body_enc enc;
+	struct session *ss;
+	struct session_msg m;
+	struct compose c;
+	const struct mailbox **rcpt;
+	size_t n, i;
 	int rc = -1;
 
-	memset(&ss, 0, sizeof(ss));
-	ss.o = o;
-	ss.dl = dl;
-	ss.conn = xmalloc(sizeof(*ss.conn));
-	smtp_reply_init(&ss.reply);
-
-	if (resolve_and_connect(&ss, e) < 0 ||
-	    choose_helo(&ss, self_name, e) < 0)
-		goto out;
-	if ((o->tls == TLS_IMPLICIT || (o->tls == TLS_AUTO && o->port == 465))
-	    && start_tls(&ss, e) < 0)
-		goto out;
-	if (greeting(&ss, e) < 0 || ehlo(&ss, e) < 0 ||
-	    negotiate_tls(&ss, e) < 0)
-		goto out;
-	enc = msg_choose_encoding(body, ss.smtp.caps.flags & CAP_8BITMIME);
-	if (envelope(&ss, sender, enc == ENC_8BIT, e) < 0 ||
-	    data(&ss, spec, body, enc, e) < 0)
-		goto out;
-	rc = 0;
-out:
-	finish(&ss, e);
-	tls_ctx_free(ss.tls_ctx);
-	smtp_reply_release(&ss.reply);
-	free(ss.verify_name);
-	free(ss.conn);
+	memset(&c, 0, sizeof(c));
+	c.spec = spec;
+	c.body = body;
+	memset(&m, 0, sizeof(m));
+	m.sender = sender;
+	m.prepare = compose_prepare;
+	m.read = compose_read;
+	m.ctx = &c;
+	rcpt = session_recipients(o, &n);
+	m.rcpt = xcalloc(n, sizeof(*m.rcpt));
+	m.nrcpt = n;
+	for (i = 0; i < n; i++)
+		m.rcpt[i].mb = rcpt[i];
+	if (session_open(&ss, o, self_name, dl, e) == 0 &&
+	    session_send(ss, &m, e) == 0)
+		rc = 0;
+	if (o->rcpt_continue && session_partial(&m, e) < 0)
+		rc = -1;
+	session_close(ss, e);
+	if (c.open)
+		msg_close(&c.m);
+	free(m.rcpt);
+	free(rcpt);
 	return rc;
 }
