@@ -44,6 +44,7 @@ SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
 OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr
+FAULTSHIM = tests/helpers/faultshim.so
 UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o
 
@@ -76,8 +77,14 @@ check: all check-layers check-banned check-unit check-bats
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
-check-bats: all
-	SMTPSEND=$(CURDIR)/smtpsend VALGRIND=$(VALGRIND) $(BATS) tests/
+check-bats: all $(FAULTSHIM)
+	SMTPSEND=$(CURDIR)/smtpsend VALGRIND=$(VALGRIND) \
+	    FAULTSHIM=$(CURDIR)/$(FAULTSHIM) $(BATS) tests/
+
+# The LD_PRELOAD fault injector of the local-fault tests: never built
+# with the sanitizers (it must not bring a second runtime along).
+$(FAULTSHIM): tests/helpers/faultshim.c
+	$(CC) -shared -fPIC -O2 -g -Wall -o $@ $< -ldl
 
 check-interop: all
 	SMTPSEND=$(CURDIR)/smtpsend $(BATS) tests/interop/
@@ -119,6 +126,6 @@ configure: configure.ac
 
 clean:
 	rm -f smtpsend $(OBJS) $(OBJS:.o=.d) FLAGS FLAGS.new \
-	      $(UNIT_TESTS) tests/unit/*.o tests/unit/*.d
+	      $(UNIT_TESTS) tests/unit/*.o tests/unit/*.d $(FAULTSHIM)
 
 -include $(OBJS:.o=.d)

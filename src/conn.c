@@ -92,6 +92,19 @@ conn_rbuf_empty(struct conn *c)
 	return c->rpos == c->rlen && c->ops->pending(c->ctx) == 0;
 }
 
+int
+conn_readable(struct conn *c)
+{
+	struct pollfd p;
+
+	if (!conn_rbuf_empty(c))
+		return 1;
+	p.fd = c->fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	return poll(&p, 1, 0) > 0;
+}
+
 /* Wait for the direction a transport call asked for. */
 static int
 conn_wait(struct conn *c, ssize_t want, struct err *e)

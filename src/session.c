@@ -355,6 +355,27 @@ out:
 	return rc;
 }
 
+/*
+ * The server spoke (or hung up) while the message was still coming: a
+ * 421 before closing, or a broken server.  Its transaction state is then
+ * unknown, so the final dot stays unsent (RFC 5321 section 4.1.1.4: the
+ * reply belongs after the end of data) and this early reply is the
+ * verdict.  Returns -1 with the error, or 0 when nothing came.
+ */
+static int
+early_reply(struct session *ss, struct err *e)
+{
+	if (!conn_readable(ss->conn))
+		return 0;
+	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+		return -1;
+	if (ss->reply.code / 100 == 4 || ss->reply.code / 100 == 5)
+		return check_reply(ss, 250, 0, e);
+	e->smtp_code = ss->reply.code;
+	return err_set(e, E_PROTOCOL, "%s: the server replied %d before the "
+	    "end of the message", ss->phase, ss->reply.code);
+}
+
 /* DATA, the message itself, and the final dot (RFC 5321 section 4.1.1.4). */
 static int
 data(struct session *ss, struct session_msg *m, struct err *e)
@@ -380,10 +401,11 @@ data(struct session *ss, struct session_msg *m, struct err *e)
 		if (n == 0)
 			break;
 	}
+	if (deadline_check(ss->dl, e) < 0 || early_reply(ss, e) < 0)
+		return -1;
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
-	if (deadline_check(ss->dl, e) < 0 || smtp_data_end(&ss->smtp, &d,
-	    e) < 0)
+	if (smtp_data_end(&ss->smtp, &d, e) < 0)
 		return -1;
 	/*
 	 * The dot is out: a cancellation from now on only shortens the wait
