@@ -13,19 +13,23 @@
 #   interop    Postfix, for `make check-interop` (installed without the
 #              debconf dialogue and left unconfigured: the tests start
 #              their own instances)
+#   fuzz       clang with its libFuzzer runtime, for `make fuzz`
 #   --bench    also curl, msmtp and time, which `make bench` compares against
+#   --valgrind also valgrind, for `make check VALGRIND=1`
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
 test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps"
 interop="postfix"
+fuzz="clang libclang-rt-14-dev"
 bench="curl msmtp time"
 
-want="$build $test $interop"
+want="$build $test $interop $fuzz"
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--valgrind) want="$want valgrind" ;;
+	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done
