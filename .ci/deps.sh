@@ -29,7 +29,7 @@ for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
 	--valgrind) want="$want valgrind" ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done

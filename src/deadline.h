@@ -29,7 +29,7 @@ struct deadline {
 	/* cancellation (see above); set by deadline_set_cancel() */
 	volatile sig_atomic_t *cancel;	/* signal number, 0 = none */
 	int cancel_fd;		/* readable once *cancel is set, or -1 */
-	int shielded;		/* a cancellation only shortens this phase */
+	int shielded;		/* a cancellation only cuts this phase */
 	int shield_armed;	/* ... and has already shortened it */
 };
 

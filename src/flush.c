@@ -485,7 +485,9 @@ flush_run(const struct options *o, const char *self_name,
 	}
 	names = list_queue(&f, &n);
 	for (i = 0; i < n; i++) {
-		if (deadline_check(dl, &f.stop) < 0 || f.stop.kind != E_OK)
+		if (deadline_cancelled(dl))
+			err_set(&f.stop, E_TEMPFAIL, "interrupted by a signal");
+		if (f.stop.kind != E_OK)
 			break;
 		/* --timeout is per message; so is the watchdog. */
 		deadline_rearm(dl, (int64_t)o->timeout_s * 1000);

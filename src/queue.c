@@ -322,7 +322,8 @@ envelope_value(const char *p, size_t n, int field, struct qmsg *m,
 	v[n] = '\0';
 	if (field == 1) {
 		if (m->sender.local != NULL)
-			return err_set(e, E_DATA, "more than one X-Sender line");
+			return err_set(e, E_DATA,
+			    "more than one X-Sender line");
 		mb = &m->sender;
 		if (addr_parse(v, what, ADDR_ALLOW_NULL | ADDR_NO_NAME, mb,
 		    e) < 0)
