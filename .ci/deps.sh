@@ -1,7 +1,7 @@
 #!/bin/sh
 # .ci/deps.sh — install what building and testing smtpsend needs on Debian 12.
 #
-#   .ci/deps.sh [--bench]
+#   .ci/deps.sh [--bench] [--valgrind]
 #
 # The one list of packages: the README's quick start and .ci/run both use
 # it.  Safe to run again: when everything is already installed it only says
@@ -16,19 +16,23 @@
 #              service (t-postfix-auth.bats; its own instance too)
 #   test also  iproute2 (a private network namespace for the "no AUTH in
 #              clear to a remote host" test)
+#   fuzz       clang with its libFuzzer runtime, for `make fuzz`
 #   --bench    also curl, msmtp and time, which `make bench` compares against
+#   --valgrind also valgrind, for `make check VALGRIND=1`
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
 test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2"
 interop="postfix dovecot-core"
+fuzz="clang libclang-rt-14-dev"
 bench="curl msmtp time"
 
-want="$build $test $interop"
+want="$build $test $interop $fuzz"
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
-	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--valgrind) want="$want valgrind" ;;
+	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done

@@ -29,7 +29,10 @@ enum {
 	OPT_TLS_PRIORITY, OPT_TLS_SESSION_CACHE, OPT_SERVERINFO,
 	/* SMTP extensions */
 	OPT_DSN_NOTIFY, OPT_DSN_RET, OPT_ENVID, OPT_DSN_REQUIRED,
-	OPT_REQUIRE_TLS
+	OPT_REQUIRE_TLS,
+	/* delivery (issue 6) */
+	OPT_PICKUP_DIR, OPT_QUEUE_ON_FAILURE, OPT_FLUSH, OPT_MAX_AGE,
+	OPT_ON_RCPT_REJECT
 };
 
 static const struct option longopts[] = {
@@ -71,6 +74,11 @@ static const struct option longopts[] = {
 	{ "tls-session-cache", required_argument, NULL,
 	    OPT_TLS_SESSION_CACHE },
 	{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
+	{ "pickup-dir", required_argument, NULL, OPT_PICKUP_DIR },
+	{ "queue-on-failure", required_argument, NULL, OPT_QUEUE_ON_FAILURE },
+	{ "flush", required_argument, NULL, OPT_FLUSH },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "on-rcpt-reject", required_argument, NULL, OPT_ON_RCPT_REJECT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "dsn-notify", required_argument, NULL, OPT_DSN_NOTIFY },
@@ -144,6 +152,14 @@ cli_usage(void)
 "      --envid ID          envelope identifier for notifications\n"
 "      --dsn-required      fail (69) when the server has no DSN\n"
 "      --require-tls       REQUIRETLS: TLS on every hop, or no delivery\n"
+"Delivery:\n"
+"      --pickup-dir DIR    write the message into DIR, do not send\n"
+"      --queue-on-failure DIR  keep the message in DIR when sending fails\n"
+"                          temporarily (exit 0: it is safe)\n"
+"      --flush DIR         send every message queued in DIR\n"
+"      --max-age TIME      with --flush: give up on older messages (5d)\n"
+"      --on-rcpt-reject abort|continue  a refused recipient stops the\n"
+"                          message (default), or the others still get it\n"
 "Output:\n"
 "      --print             write the message to standard output, do not send\n"
 "      --serverinfo        show what the server offers; send nothing\n"
@@ -170,6 +186,34 @@ parse_int(const char *s, long min, long max, const char *opt, int *out,
 		return err_set(e, E_USAGE, "%s: \"%s\" is not a number from "
 		    "%ld to %ld", opt, s, min, max);
 	*out = (int)v;
+	return 0;
+}
+
+/* A duration: a number of seconds, or with a suffix s, m, h or d. */
+static int
+parse_duration(const char *s, const char *opt, long *out, struct err *e)
+{
+	static const struct {
+		char suffix;
+		long unit;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	const long max = 3650L * 86400;
+	char *end;
+	long v, unit = 1;
+	size_t i;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	for (i = 0; end != s && *end != '\0' && i < 4; i++)
+		if (end[0] == units[i].suffix && end[1] == '\0') {
+			unit = units[i].unit;
+			end++;
+		}
+	if (errno != 0 || end == s || *end != '\0' || v < 1 ||
+	    v > max / unit)
+		return err_set(e, E_USAGE, "%s: \"%s\" is not a duration such "
+		    "as 3600, 90m, 12h or 5d (at most 3650d)", opt, s);
+	*out = v * unit;
 	return 0;
 }
 
@@ -490,9 +534,56 @@ one_option(int c, const char *arg, struct options *o, struct err *e)
 	case OPT_REQUIRE_TLS:
 		o->require_tls = 1;
 		return 0;
+	case OPT_PICKUP_DIR:
+		o->pickup_dir = arg;
+		return 0;
+	case OPT_QUEUE_ON_FAILURE:
+		o->queue_dir = arg;
+		return 0;
+	case OPT_FLUSH:
+		o->flush_dir = arg;
+		return 0;
+	case OPT_MAX_AGE:
+		return parse_duration(arg, "--max-age", &o->max_age_s, e);
+	case OPT_ON_RCPT_REJECT:
+		if (strcmp(arg, "abort") == 0 || strcmp(arg, "continue") == 0) {
+			o->rcpt_continue = arg[0] == 'c';
+			return 0;
+		}
+		return err_set(e, E_USAGE, "--on-rcpt-reject: \"%s\" is not "
+		    "abort or continue", arg);
 	default:
 		return ident_option(c, arg, o, e);
 	}
+}
+
+/* The delivery options that exclude one another. */
+static int
+check_delivery(struct options *o, struct err *e)
+{
+	const char *other = o->print ? "--print" : o->pickup_dir ?
+	    "--pickup-dir" : o->queue_dir ? "--queue-on-failure" : NULL;
+
+	if (o->serverinfo && (other != NULL || o->flush_dir != NULL))
+		return err_set(e, E_USAGE, "--serverinfo sends nothing: it "
+		    "cannot be combined with %s", other ? other : "--flush");
+	if (o->flush_dir != NULL && other != NULL)
+		return err_set(e, E_USAGE, "--flush cannot be combined with "
+		    "%s", other);
+	if (o->flush_dir != NULL && o->nto + o->ncc + o->nbcc > 0)
+		return err_set(e, E_USAGE, "--flush takes no recipients: they "
+		    "are in the queued files");
+	if (o->pickup_dir != NULL && (o->print || o->queue_dir != NULL))
+		return err_set(e, E_USAGE, "--pickup-dir cannot be combined "
+		    "with %s", o->print ? "--print" : "--queue-on-failure");
+	if (o->print && o->queue_dir != NULL)
+		return err_set(e, E_USAGE, "--print cannot be combined with "
+		    "--queue-on-failure");
+	if (o->max_age_s != 0 && o->flush_dir == NULL)
+		return err_set(e, E_USAGE, "--max-age only applies to --flush");
+	if (o->max_age_s == 0)
+		o->max_age_s = CLI_MAX_AGE_DEFAULT;
+	return 0;
 }
 
 int
@@ -532,9 +623,10 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 		if (addr_parse_list(argv[i], "recipient", &o->to, &o->nto,
 		    e) < 0)
 			return -1;
-	if (check_ident(o, e) < 0)
+	if (check_ident(o, e) < 0 || check_delivery(o, e) < 0)
 		return -1;
-	if (o->nto + o->ncc + o->nbcc == 0 && !o->print && !o->serverinfo)
+	if (o->nto + o->ncc + o->nbcc == 0 && !o->print && !o->serverinfo &&
+	    o->flush_dir == NULL)
 		return err_set(e, E_USAGE,
 		    "no recipients given; try 'smtpsend --help'");
 	if (o->port == 0)

@@ -72,7 +72,15 @@ struct options {
 	const char *envid;	/* ENVID, printable ASCII, or NULL */
 	int dsn_required;	/* no DSN at the server: fail, not warn */
 	int require_tls;	/* --require-tls */
+	/* delivery: pickup directory, queue, flush (design.md section 6) */
+	const char *pickup_dir;	/* --pickup-dir: write, do not send */
+	const char *queue_dir;	/* --queue-on-failure */
+	const char *flush_dir;	/* --flush */
+	long max_age_s;		/* --max-age for --flush */
+	int rcpt_continue;	/* --on-rcpt-reject continue */
 };
+
+#define CLI_MAX_AGE_DEFAULT	(5L * 24 * 3600)
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_VERSION };
 

@@ -59,11 +59,14 @@ wait_requests(struct gaicb **reqs, int n, struct deadline *dl,
 		if (!busy)
 			return 0;
 		left = deadline_left_ms(dl);
-		if (left <= 0) {
+		if (left <= 0 || deadline_check(dl, e) < 0) {
 			for (i = 0; i < n; i++)
 				gai_cancel(reqs[i]);
-			return deadline_expired(dl, e);
+			return left <= 0 ? deadline_expired(dl, e) : -1;
 		}
+		/* Short slices: a signal between checks is seen quickly. */
+		if (left > 200)
+			left = 200;
 		ts.tv_sec = left / 1000;
 		ts.tv_nsec = (left % 1000) * 1000000;
 		gai_suspend((const struct gaicb *const *)reqs, n, &ts);
@@ -225,10 +228,9 @@ net_local_literal(int fd, char *buf, size_t size)
 static int
 connect_one(const struct net_addr *a, struct deadline *dl, int *timed_out)
 {
-	struct pollfd p;
+	struct err we;
 	socklen_t len = sizeof(int);
 	int fd, soerr = 0, one = 1, r;
-	int64_t left;
 
 	*timed_out = 0;
 	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
@@ -241,20 +243,12 @@ connect_one(const struct net_addr *a, struct deadline *dl, int *timed_out)
 		return fd;
 	if (errno != EINPROGRESS)
 		goto fail;
-	for (;;) {
-		left = deadline_left_ms(dl);
-		if (left <= 0) {
-			*timed_out = 1;
-			errno = ETIMEDOUT;
-			goto fail;
-		}
-		p.fd = fd;
-		p.events = POLLOUT;
-		r = poll(&p, 1, (int)left);
-		if (r > 0)
-			break;
-		if (r < 0 && errno != EINTR)
-			goto fail;
+	err_init(&we);
+	if (deadline_wait(fd, POLLOUT, dl, &we) < 0) {
+		*timed_out = we.timed_out;
+		errno = we.timed_out ? ETIMEDOUT : we.kind == E_OSERR ? EIO :
+		    EINTR;
+		goto fail;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		goto fail;
@@ -291,6 +285,8 @@ net_connect(const struct net_target *t, size_t *used, struct deadline *dl,
 			*used = i;
 			return fd;
 		}
+		if (deadline_check(dl, e) < 0)
+			return -1;
 		last_errno = errno;
 		if (last_errno == EMFILE || last_errno == ENFILE ||
 		    last_errno == ENOBUFS || last_errno == ENOMEM)
