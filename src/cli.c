@@ -95,7 +95,7 @@ cli_usage(void)
 "      --queue-on-failure DIR  on a temporary failure keep it in DIR, exit 0\n"
 "      --flush DIR         send the messages queued in DIR\n"
 "      --max-age TIME      with --flush: give up after TIME (default 5d)\n"
-"      --on-rcpt-reject abort|continue  on a refused recipient (default abort)\n"
+"      --on-rcpt-reject abort|continue  when a recipient is refused (abort)\n"
 "Output:\n"
 "      --print             write the message to standard output, do not send\n"
 "  -v, --verbose           show the SMTP conversation (secrets hidden)\n"
