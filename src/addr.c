@@ -101,7 +101,7 @@ check_local(const char *l, size_t n, int *utf8, const char *what,
 			    what);
 		for (i = 1; i < n - 1; i++) {
 			/* RFC 5321 section 4.1.2: no TAB, even quoted. */
-			if (l[i] == '\t')
+			if (l[i] == '\t' || (l[i] == '\\' && l[i + 1] == '\t'))
 				return err_set(e, E_DATA,
 				    "%s: a tab inside the local part", what);
 			if (l[i] == '\\' && i + 1 < n - 1)
