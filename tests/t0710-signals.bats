@@ -13,14 +13,15 @@ start() {
 		-f jane@example.com "$@"
 }
 
-# stop_with SIGNAL: send it, wait, and check that the process ended within
-# 1.5 s (stretched under valgrind) of the signal.
+# stop_with SIGNAL: send it, wait, and check that the process ended soon
+# after: the one second it may take to close, plus slack for a loaded
+# machine (stretched under valgrind), far below what it was waiting for.
 stop_with() {
 	local t0
 	t0=$(now)
 	kill -s "$1" "$BG_PID"
 	bg_wait
-	assert_elapsed_below "$t0" "$(budget 1.5)"
+	assert_elapsed_below "$t0" "$(budget 2.5)"
 	stderr=$(cat "$T/run.err")
 }
 
