@@ -118,7 +118,7 @@ EOF
 	wait_transcript '^C: QUIT' 5
 	kill -TERM "$BG_PID" 2>/dev/null || true
 	bg_wait
-	assert_elapsed_below "$t0" "$(budget 0.9)"
+	assert_elapsed_below "$t0" "$(budget 2.5)"
 	assert_equal "$status" 75
 	grep -q 'second signal' "$T/run.err" || fail "stderr: $(cat "$T/run.err")"
 }
