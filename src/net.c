@@ -91,28 +91,64 @@ collect(struct net_target *t, const struct addrinfo *res)
 	}
 }
 
+/*
+ * A request and everything it points to, on the heap: when the deadline
+ * cuts a lookup short and gai_cancel() cannot stop it, glibc's helper
+ * thread goes on using all of it, so none of it may live on the stack.
+ * Such a request is abandoned, not freed, and kept reachable.
+ */
+struct lookup_req {
+	struct gaicb cb;
+	struct addrinfo hints;
+	char *name, *service;
+	struct lookup_req *next_abandoned;
+};
+
+static struct lookup_req *abandoned;
+
+static void
+lookup_req_free(struct lookup_req *lr)
+{
+	free(lr->name);
+	free(lr->service);
+	free(lr);
+}
+
 /* One bounded getaddrinfo_a() round; *res is set on success. */
 static int
 lookup(const char *name, const char *service, const struct addrinfo *hints,
     struct addrinfo **res, struct deadline *dl, struct err *e)
 {
-	struct gaicb req, *reqs[1];
+	struct lookup_req *lr = xcalloc(1, sizeof(*lr));
+	struct gaicb *reqs[1];
 	int rc;
 
-	memset(&req, 0, sizeof(req));
-	req.ar_name = name;
-	req.ar_service = service;
-	req.ar_request = hints;
-	reqs[0] = &req;
+	lr->hints = *hints;
+	lr->name = xstrdup(name);
+	lr->service = service != NULL ? xstrdup(service) : NULL;
+	lr->cb.ar_name = lr->name;
+	lr->cb.ar_service = lr->service;
+	lr->cb.ar_request = &lr->hints;
+	reqs[0] = &lr->cb;
 	rc = getaddrinfo_a(GAI_NOWAIT, reqs, 1, NULL);
-	if (rc == 0 && wait_requests(reqs, 1, dl, e) < 0)
-		return -1;	/* a cancelled request may still run: leak it */
-	if (rc == 0)
-		rc = gai_error(&req);
-	if (rc == 0) {
-		*res = req.ar_result;
-		return 0;
+	if (rc == 0 && wait_requests(reqs, 1, dl, e) < 0) {
+		if (gai_error(&lr->cb) == EAI_INPROGRESS) {
+			lr->next_abandoned = abandoned;
+			abandoned = lr;
+		} else {
+			if (gai_error(&lr->cb) == 0)
+				freeaddrinfo(lr->cb.ar_result);
+			lookup_req_free(lr);
+		}
+		return -1;
 	}
+	if (rc == 0)
+		rc = gai_error(&lr->cb);
+	if (rc == 0)
+		*res = lr->cb.ar_result;
+	lookup_req_free(lr);
+	if (rc == 0)
+		return 0;
 	if (rc == EAI_SYSTEM)
 		return err_set(e, E_OSERR, "%s: %s", name, strerror(errno));
 	return err_set(e, gai_kind(rc), "%s: %s", name, gai_strerror(rc));

@@ -440,9 +440,9 @@ EOF
 	queue_one "$T/q" a@example.com
 	queue_one "$T/q" b@example.com
 	start_fake - <<'EOF'
-DELAY DOT 0.7
+DELAY DOT 3
 EOF
-	smtpsend_bg "$T/first" --host 127.0.0.1 --port "$PORT" --timeout 10 --flush "$T/q"
+	smtpsend_bg "$T/first" --host 127.0.0.1 --port "$PORT" --timeout 20 --flush "$T/q"
 	wait_transcript '^C: MAIL' 10
 	flush "$T/q"
 	assert_equal "$status" 75
