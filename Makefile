@@ -18,7 +18,7 @@ BATS      ?= bats
 -include config.mak.autogen
 -include config.mak
 
-DEPS := gnutls libgsasl libidn2
+DEPS := gnutls libgsasl libidn2 libmagic
 DEPS_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(DEPS))
 DEPS_LIBS   ?= $(shell $(PKG_CONFIG) --libs $(DEPS))
 
@@ -40,19 +40,24 @@ endif
 SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/encode.c src/addr.c src/spool.c src/conn.c src/tls.c src/net.c \
        src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c \
-       src/creds.c src/secret.c src/netrc.c src/tlscache.c \
-       src/queue.c src/deliver.c src/flush.c
+       src/creds.c src/secret.c src/netrc.c src/tlscache.c
+# MIME composition: parts, media types, whole-message input, charsets.
+SRCS += src/msgread.c src/attach.c src/mimetype.c src/rawmsg.c src/charset.c
+# Reliability: queue files, one delivery over an open session, flushing.
+SRCS += src/queue.c src/deliver.c src/flush.c
 OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr \
-	     tests/unit/test-ext
+	     tests/unit/test-ext tests/unit/test-msg
 FAULTSHIM = tests/helpers/faultshim.so
 UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
-	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o
+	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o \
+	       src/msg.o src/msgread.o src/attach.o src/mimetype.o \
+	       src/rawmsg.o src/spool.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
-	check-banned demo bench install uninstall install-sendmail clean \
-	configure lint-man fuzz fuzz-run check-fuzz-replay
+	check-banned demo bench bench-attach install uninstall install-sendmail \
+	clean configure lint-man fuzz fuzz-run check-fuzz-replay
 
 all: smtpsend
 
@@ -135,7 +140,8 @@ check-fuzz-replay: $(FUZZ_REPLAYS)
 check-layers:
 	@bad=0; \
 	for pair in 'gnutls/:src/tls.c' 'gsasl.h:src/sasl.c' \
-		    'idn2.h:src/addr.c' 'sysexits.h:src/err.c'; do \
+		    'idn2.h:src/addr.c' 'sysexits.h:src/err.c' \
+		    'magic.h:src/mimetype.c'; do \
 		hdr=$${pair%%:*}; own=$${pair#*:}; \
 		for f in $$(grep -l "#include <$$hdr" src/*.c src/*.h); do \
 			[ "$$f" = "$$own" ] || { echo "$$f includes $$hdr (only $$own may)"; bad=1; }; \
@@ -154,6 +160,10 @@ demo: all
 
 bench: all
 	@bash bench/run.sh
+
+# One 256 MiB attachment to Postfix's smtp-sink: smtpsend vs curl vs msmtp.
+bench-attach: all
+	@bash bench/attach.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -6,7 +6,9 @@
 # The one list of packages: the README's quick start and .ci/run both use
 # it.  Safe to run again: when everything is already installed it only says
 # so.  Runs apt-get directly as root, through sudo otherwise.
-#   build      compiler, make, pkg-config and the three libraries' headers
+#   build      compiler, make, pkg-config and the four libraries' headers
+#              (libmagic: the media type of attachments with unknown
+#              extensions)
 #   test       Bats with its support/assert libraries, Debian's Python with
 #              aiosmtpd (the independent test server), certtool (test
 #              certificates), mandoc (man page lint), CA bundle, procps
@@ -15,14 +17,17 @@
 #              their own instances), and dovecot-core for its SASL
 #              service (t-postfix-auth.bats; its own instance too)
 #   test also  iproute2 (a private network namespace for the "no AUTH in
-#              clear to a remote host" test)
+#              clear to a remote host" test); media-types (/etc/mime.types),
+#              mpack (munpack, a second MIME decoder for the attachment
+#              tests) and time (/usr/bin/time -v: peak memory of large
+#              attachments)
 #   fuzz       clang with its libFuzzer runtime, for `make fuzz`
 #   --bench    also curl, msmtp and time, which `make bench` compares against
 #   --valgrind also valgrind, for `make check VALGRIND=1`
 set -eu
 
-build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
-test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2"
+build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libmagic-dev"
+test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time"
 interop="postfix dovecot-core"
 fuzz="clang libclang-rt-14-dev"
 bench="curl msmtp time"
@@ -32,7 +37,7 @@ for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
 	--valgrind) want="$want valgrind" ;;
-	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done

@@ -15,7 +15,9 @@
 #include "addr.h"
 #include "cli.h"
 #include "err.h"
+#include "charset.h"
 #include "log.h"
+#include "mimetype.h"
 #include "xmalloc.h"
 
 enum {
@@ -30,9 +32,15 @@ enum {
 	/* SMTP extensions */
 	OPT_DSN_NOTIFY, OPT_DSN_RET, OPT_ENVID, OPT_DSN_REQUIRED,
 	OPT_REQUIRE_TLS,
-	/* delivery (issue 6) */
+	/* delivery */
 	OPT_PICKUP_DIR, OPT_QUEUE_ON_FAILURE, OPT_FLUSH, OPT_MAX_AGE,
 	OPT_ON_RCPT_REJECT
+};
+
+/* MIME composition and whole-message input (values apart from the above). */
+enum {
+	OPT_ATTACH_TYPE = 512, OPT_ATTACH_NAME, OPT_HTML, OPT_INLINE,
+	OPT_REPLY_TO, OPT_PRIORITY, OPT_CHARSET, OPT_RAW
 };
 
 static const struct option longopts[] = {
@@ -52,6 +60,18 @@ static const struct option longopts[] = {
 	{ "bcc", required_argument, NULL, 'b' },
 	{ "subject", required_argument, NULL, 's' },
 	{ "body-file", required_argument, NULL, OPT_BODY_FILE },
+	{ "attach", required_argument, NULL, 'a' },
+	{ "attach-type", required_argument, NULL, OPT_ATTACH_TYPE },
+	{ "attach-name", required_argument, NULL, OPT_ATTACH_NAME },
+	{ "html", required_argument, NULL, OPT_HTML },
+	{ "inline", required_argument, NULL, OPT_INLINE },
+	{ "header", required_argument, NULL, 'H' },
+	{ "reply-to", required_argument, NULL, OPT_REPLY_TO },
+	{ "priority", required_argument, NULL, OPT_PRIORITY },
+	{ "charset", required_argument, NULL, OPT_CHARSET },
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "read-recipients", no_argument, NULL, 't' },
+	{ "ignore-dots", no_argument, NULL, 'i' },
 	{ "print", no_argument, NULL, OPT_PRINT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -92,6 +112,8 @@ static const struct option longopts[] = {
 static int ident_option(int c, const char *arg, struct options *o,
     struct err *e);
 static int tls_option(int c, const char *arg, struct options *o,
+    struct err *e);
+static int mime_option(int c, const char *arg, struct options *o,
     struct err *e);
 
 static const char *const tls_names[] = { "auto", "starttls", "implicit",
@@ -144,8 +166,20 @@ cli_usage(void)
 "  -c, --cc ADDR           Cc: recipient\n"
 "  -b, --bcc ADDR          blind recipient (never written in the message)\n"
 "  -s, --subject TEXT      Subject: header\n"
-"Body:\n"
+"      --reply-to ADDR     Reply-To: header\n"
+"  -H, --header 'NAME: VALUE'  add a header field\n"
+"      --priority LEVEL    high, normal or low\n"
+"Body and parts:\n"
 "      --body-file FILE    read the body from FILE, not standard input\n"
+"      --charset NAME      the body's character set (default UTF-8)\n"
+"      --html FILE         HTML version of the body\n"
+"      --inline FILE       image for the HTML, referred to as cid:FILENAME\n"
+"  -a, --attach FILE       attach FILE; after it, --attach-type TYPE and\n"
+"                          --attach-name NAME override type and name\n"
+"Whole-message input:\n"
+"      --raw               standard input is a complete message\n"
+"  -t, --read-recipients   ... and its To, Cc and Bcc are the recipients\n"
+"  -i, -oi                 accepted (a lone dot never ends the input)\n"
 "Extensions:\n"
 "      --dsn-notify WHEN   never, or a list of success,failure,delay\n"
 "      --dsn-ret full|hdrs what a delivery notification returns\n"
@@ -440,8 +474,292 @@ tls_option(int c, const char *arg, struct options *o, struct err *e)
 		o->serverinfo = 1;
 		return 0;
 	default:
+		return mime_option(c, arg, o, e);
+	}
+}
+
+/*
+ * -a and --inline: a part.  --attach-type and --attach-name change the
+ * part named just before them, so any file name works, whatever
+ * characters it has.
+ */
+static int
+add_part(struct options *o, const char *path, int is_inline)
+{
+	struct attach_opt *a;
+
+	o->parts = xreallocarray(o->parts, o->nparts + 1, sizeof(*o->parts));
+	a = &o->parts[o->nparts++];
+	memset(a, 0, sizeof(*a));
+	a->path = path;
+	a->is_inline = is_inline;
+	return 0;
+}
+
+static int
+part_modifier(struct options *o, int c, const char *arg, struct err *e)
+{
+	const char *opt = c == OPT_ATTACH_TYPE ? "--attach-type" :
+	    "--attach-name";
+	struct attach_opt *a;
+
+	if (o->nparts == 0)
+		return err_set(e, E_USAGE, "%s must follow the -a or --inline "
+		    "it applies to", opt);
+	a = &o->parts[o->nparts - 1];
+	if (addr_check_text(arg, opt, e) < 0)
+		return -1;
+	if ((c == OPT_ATTACH_TYPE ? a->type : a->name) != NULL)
+		return err_set(e, E_USAGE, "%s given twice for %s", opt,
+		    a->path);
+	if (c == OPT_ATTACH_NAME) {
+		a->name = arg;
+		return 0;
+	}
+	if (!mimetype_valid(arg) || strlen(arg) > 200)
+		return err_set(e, E_USAGE, "--attach-type: \"%s\" is not a "
+		    "media type such as image/png or text/plain; "
+		    "charset=iso-8859-1", arg);
+	a->type = arg;
+	return 0;
+}
+
+static int
+parse_priority(const char *s, enum msg_priority *p, struct err *e)
+{
+	static const char *const names[] = { "high", "normal", "low" };
+	static const enum msg_priority values[] = { PRIO_HIGH, PRIO_NORMAL,
+		PRIO_LOW };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*p = values[i];
+			return 0;
+		}
+	}
+	return err_set(e, E_USAGE, "--priority: \"%s\" is not one of high, "
+	    "normal, low", s);
+}
+
+/* -H: "Name: value", the name RFC 5322 ftext (section 3.6.8). */
+static int
+add_header(struct options *o, const char *arg, struct err *e)
+{
+	size_t n = strcspn(arg, ":"), i;
+
+	if (addr_check_text(arg, "--header", e) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)arg[i] < 33 || (unsigned char)arg[i] > 126)
+			break;
+	if (n == 0 || i < n || arg[n] != ':' || n > 76)
+		return err_set(e, E_USAGE, "--header \"%s\": expected "
+		    "'Name: value', the name without spaces", arg);
+	o->headers = xreallocarray(o->headers, o->nheaders + 1,
+	    sizeof(*o->headers));
+	o->headers[o->nheaders++] = arg;
+	return 0;
+}
+
+static int
+mime_option(int c, const char *arg, struct options *o, struct err *e)
+{
+	switch (c) {
+	case 'a':
+	case OPT_INLINE:
+		return add_part(o, arg, c == OPT_INLINE);
+	case OPT_ATTACH_TYPE:
+	case OPT_ATTACH_NAME:
+		return part_modifier(o, c, arg, e);
+	case OPT_HTML:
+		o->html = arg;
+		return 0;
+	case 'H':
+		return add_header(o, arg, e);
+	case OPT_REPLY_TO:
+		return addr_parse_list(arg, "--reply-to", &o->reply_to,
+		    &o->nreply_to, e);
+	case OPT_PRIORITY:
+		if (addr_check_text(arg, "--priority", e) < 0)
+			return -1;
+		return parse_priority(arg, &o->priority, e);
+	case OPT_CHARSET:
+		o->charset = arg;
+		if (addr_check_text(arg, "--charset", e) < 0)
+			return -1;
+		if (!charset_name_ok(arg))
+			return err_set(e, E_USAGE, "--charset: \"%s\" is not "
+			    "a character set name", arg);
+		return 0;
+	case 't':
+		o->read_rcpt = 1;
+		/* FALLTHROUGH */
+	case OPT_RAW:
+		o->raw = 1;
+		return 0;
+	case 'i':
+		return 0;	/* only a lone dot's meaning: never special */
+	case 'o':
+		if (strcmp(arg, "i") == 0)
+			return 0;
+		return err_set(e, E_USAGE, "-o%s: only -oi is supported", arg);
+	default:
 		return err_set(e, E_USAGE, "try 'smtpsend --help'");
 	}
+}
+
+/* The value of a -H field, after its colon and blanks. */
+static const char *
+header_value(const char *h)
+{
+	const char *v = strchr(h, ':') + 1;
+
+	return v + strspn(v, " \t");
+}
+
+static int
+header_is(const char *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(h, name, n) == 0 && h[n] == ':';
+}
+
+/*
+ * Fields smtpsend writes itself cannot be added by accident: those it
+ * derives from other options, or that make the MIME structure, are
+ * refused with the option to use instead; Subject and Reply-To are the
+ * same as -s and --reply-to; Date and Message-ID replace smtpsend's own.
+ */
+static int
+header_owned(struct options *o, const char *h, struct err *e)
+{
+	static const char *const refused[][2] = {
+		{ "From", "use -f (and --envelope-from for the envelope)" },
+		{ "To", "use --to: recipients are also the envelope" },
+		{ "Cc", "use --cc: recipients are also the envelope" },
+		{ "Bcc", "use --bcc: it is never written into the message" },
+		{ "MIME-Version", "smtpsend writes the MIME structure" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (header_is(h, refused[i][0]))
+			return err_set(e, E_USAGE, "--header %s: %s",
+			    refused[i][0], refused[i][1]);
+	if (strncasecmp(h, "Content-", 8) == 0)
+		return err_set(e, E_USAGE, "--header %.*s: smtpsend writes "
+		    "the MIME structure; see --attach-type and --charset",
+		    (int)strcspn(h, ":"), h);
+	if (header_is(h, "Subject")) {
+		if (o->subject != NULL)
+			return err_set(e, E_USAGE, "the subject is given twice "
+			    "(-s and --header Subject)");
+		o->subject = header_value(h);
+		return 1;
+	}
+	if (header_is(h, "Reply-To")) {
+		if (o->nreply_to > 0)
+			return err_set(e, E_USAGE, "Reply-To is given twice "
+			    "(--reply-to and --header Reply-To)");
+		if (addr_parse_list(header_value(h), "--header Reply-To",
+		    &o->reply_to, &o->nreply_to, e) < 0)
+			return -1;
+		return 1;
+	}
+	return 0;
+}
+
+/* What RFC 5322 section 3.6 allows at most once, and the like. */
+static int
+header_once(const char *h)
+{
+	static const char *const once[] = { "Date", "Sender", "Message-ID",
+		"In-Reply-To", "References", "X-Priority", "Importance" };
+	size_t i;
+
+	for (i = 0; i < sizeof(once) / sizeof(once[0]); i++)
+		if (header_is(h, once[i]))
+			return 1;
+	return 0;
+}
+
+static int
+header_value_ok(const char *h, struct err *e)
+{
+	const char *v = header_value(h), *p;
+	struct mailbox *list = NULL;
+	size_t n = 0, i, name = strcspn(h, ":");
+	int rc = 0;
+
+	if (header_is(h, "Message-ID") && (v[0] != '<' || v[strlen(v) - 1] !=
+	    '>' || strchr(v, '@') == NULL || strchr(v, ' ') != NULL))
+		return err_set(e, E_DATA, "--header Message-ID: \"%s\" is not "
+		    "of the form <id@domain>", v);
+	if (msg_is_address_field(h, name) && *v != '\0') {
+		rc = addr_parse_list(v, h, &list, &n, e);
+		for (i = 0; i < n; i++)
+			mailbox_release(&list[i]);
+		free(list);
+		return rc;
+	}
+	/* ASCII text is folded only at spaces: every word must fit. */
+	for (p = v; *p != '\0'; p += i + strspn(p + i, " ")) {
+		i = strcspn(p, " ");
+		if (i + name + 2 > HDR_LINE_MAX)
+			return err_set(e, E_DATA, "--header %.*s: a word of "
+			    "%zu characters cannot be folded into lines of %d",
+			    (int)name, h, i, HDR_LINE_MAX);
+	}
+	return 0;
+}
+
+static int
+check_headers(struct options *o, struct err *e)
+{
+	size_t i, j, kept = 0;
+	int rc;
+
+	for (i = 0; i < o->nheaders; i++) {
+		if ((rc = header_owned(o, o->headers[i], e)) < 0)
+			return -1;
+		if (rc > 0)
+			continue;	/* turned into -s or --reply-to */
+		if (header_value_ok(o->headers[i], e) < 0)
+			return -1;
+		for (j = 0; j < kept && header_once(o->headers[i]); j++)
+			if (strncasecmp(o->headers[j], o->headers[i],
+			    strcspn(o->headers[i], ":") + 1) == 0)
+				return err_set(e, E_USAGE, "--header %.*s is "
+				    "given twice", (int)strcspn(o->headers[i],
+				    ":"), o->headers[i]);
+		o->headers[kept++] = o->headers[i];
+	}
+	o->nheaders = kept;
+	return 0;
+}
+
+/* Checks that need the whole command line. */
+static int
+mime_check(struct options *o, struct err *e)
+{
+	size_t i;
+
+	if (check_headers(o, e) < 0)
+		return -1;
+	for (i = 0; i < o->nparts; i++)
+		if (o->parts[i].is_inline && o->html == NULL)
+			return err_set(e, E_USAGE, "--inline %s: inline parts "
+			    "belong to the HTML; give --html too",
+			    o->parts[i].path);
+	if (o->raw && (o->subject || o->html || o->nparts || o->nheaders ||
+	    o->nreply_to || o->priority != PRIO_UNSET || o->charset))
+		return err_set(e, E_USAGE, "%s: the message is taken as it "
+		    "is; -s, -a, --inline, --html, -H, --reply-to, --priority "
+		    "and --charset cannot be combined with it",
+		    o->read_rcpt ? "-t" : "--raw");
+	return 0;
 }
 
 /* Combinations that cannot work, found before anything is read. */
@@ -597,7 +915,7 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 	o->password_fd = -1;
 	o->sasl_service = "smtp";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "46f:c:b:s:vqu:", longopts,
+	while ((c = getopt_long(argc, argv, "46f:c:b:s:vqu:a:H:tio:", longopts,
 	    NULL)) != -1) {
 		if (c == OPT_HELP) {
 			cli_usage();
@@ -621,10 +939,11 @@ cli_parse(int argc, char **argv, struct options *o, struct err *e)
 		if (addr_parse_list(argv[i], "recipient", &o->to, &o->nto,
 		    e) < 0)
 			return -1;
-	if (check_ident(o, e) < 0 || check_delivery(o, e) < 0)
+	if (check_ident(o, e) < 0 || check_delivery(o, e) < 0 ||
+	    mime_check(o, e) < 0)
 		return -1;
 	if (o->nto + o->ncc + o->nbcc == 0 && !o->print && !o->serverinfo &&
-	    o->flush_dir == NULL)
+	    o->flush_dir == NULL && !o->read_rcpt)
 		return err_set(e, E_USAGE,
 		    "no recipients given; try 'smtpsend --help'");
 	if (o->port == 0)
@@ -655,5 +974,8 @@ options_release(struct options *o)
 	release_list(o->cc, o->ncc);
 	release_list(o->bcc, o->nbcc);
 	free(o->tls_pins);
+	release_list(o->reply_to, o->nreply_to);
+	free(o->parts);
+	free(o->headers);
 	memset(o, 0, sizeof(*o));
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "attach.h"
+#include "msg.h"
 
 struct creds;
 struct err;
@@ -43,6 +45,19 @@ struct options {
 	size_t nto, ncc, nbcc;
 	const char *subject;
 	const char *body_file;
+	/* MIME composition */
+	struct attach_opt *parts;	/* -a and --inline, in order given */
+	size_t nparts;
+	const char *html;
+	const char **headers;		/* -H "Name: value", checked */
+	size_t nheaders;
+	struct mailbox *reply_to;
+	size_t nreply_to;
+	enum msg_priority priority;
+	const char *charset;
+	/* whole-message input */
+	int raw;			/* --raw, or -t */
+	int read_rcpt;			/* -t */
 	int print;
 	int verbose;
 	int quiet;

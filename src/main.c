@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "attach.h"
+#include "charset.h"
 #include "cli.h"
 #include "creds.h"
 #include "deadline.h"
@@ -22,12 +24,16 @@
 #include "flush.h"
 #include "log.h"
 #include "msg.h"
+#include "mimetype.h"
 #include "net.h"
+#include "rawmsg.h"
 #include "sasl.h"
 #include "session.h"
 #include "spool.h"
 #include "tls.h"
 #include "xmalloc.h"
+
+#define PRINT_SLICE	65536
 
 /*
  * The watchdog: if some library call ever blocks past the deadline, the
@@ -125,6 +131,7 @@ print_version(void)
 	printf("smtpsend %s\n", SMTPSEND_VERSION);
 	printf("GnuTLS %s, libgsasl %s, libidn2 %s\n", tls_version_string(),
 	    sasl_version_string(), addr_idn_version());
+	printf("libmagic %s\n", mimetype_magic_version());
 }
 
 /* Without -f: the login name at this machine's name. */
@@ -144,60 +151,214 @@ default_from(struct options *o, const char *self_name, struct err *e)
 	return rc;
 }
 
+/* Everything read or opened before connecting. */
+struct inputs {
+	struct spool body;
+	struct spool html;
+	int have_html;
+	const char *body_cs, *html_cs;	/* labels, NULL: by content */
+	struct attach *parts;
+	size_t nparts;
+	struct rawmsg raw;
+	int have_raw;
+};
+
+/* Capture a file (or standard input, path NULL) completely. */
 static int
-capture_body(const struct options *o, struct spool *sp, struct deadline *dl,
-    struct err *e)
+capture(const char *path, const char *opt, struct spool *sp,
+    struct deadline *dl, struct err *e)
 {
 	struct stat st;
 	int fd = STDIN_FILENO, rc;
 
 	deadline_phase(dl, "reading input", dl->end_ms - now_ms());
-	if (o->body_file != NULL) {
-		fd = open(o->body_file, O_RDONLY | O_CLOEXEC);
+	if (path != NULL) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return err_set(e, E_NOINPUT, "--body-file %s: %s",
-			    o->body_file, strerror(errno));
+			return err_set(e, E_NOINPUT, "%s %s: %s", opt, path,
+			    strerror(errno));
 		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 			close(fd);
-			return err_set(e, E_NOINPUT, "--body-file %s: is a "
-			    "directory", o->body_file);
+			return err_set(e, E_NOINPUT, "%s %s: is a directory",
+			    opt, path);
 		}
 	}
-	rc = spool_capture(sp, fd, o->body_file ? o->body_file :
-	    "standard input", dl, e);
+	rc = spool_capture(sp, fd, path ? path : "standard input", dl, e);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return rc;
 }
 
+/*
+ * The character set label of a text part (design.md section 2,
+ * --charset): converted to UTF-8 when iconv can, else labelled as told.
+ * Text that is not UTF-8 and has no --charset is still sent, labelled
+ * unknown-8bit (RFC 1428): a cron job's output must always arrive.
+ */
 static int
-print_message(const struct msg_spec *spec, struct spool *body,
+label_text(const struct options *o, struct spool *sp, const char *what,
+    const char **cs, struct err *e)
+{
+	int rc;
+
+	*cs = NULL;
+	if (o->charset == NULL || charset_is_utf8(o->charset)) {
+		if (sp->info.has_8bit && !sp->info.utf8_ok)
+			log_warn("%s is not valid UTF-8; it is labelled "
+			    "charset=unknown-8bit (see --charset)", what);
+		return 0;
+	}
+	if ((rc = charset_to_utf8(sp, o->charset, e)) < 0)
+		return -1;
+	if (rc == 0) {
+		log_warn("%s could not be converted from %s to UTF-8 (not a "
+		    "character set iconv knows, or not valid in it); it is "
+		    "sent as it is, labelled charset=%s", what, o->charset,
+		    o->charset);
+		*cs = o->charset;
+	}
+	return 0;
+}
+
+/* --raw and -t: the message's own recipients and author. */
+static int
+prepare_raw(struct options *o, struct inputs *in, struct err *e)
+{
+	if (rawmsg_parse(&in->raw, &in->body, e) < 0)
+		return -1;
+	in->have_raw = 1;
+	if (o->read_rcpt && rawmsg_recipients(&in->raw, &o->bcc, &o->nbcc,
+	    e) < 0)
+		return -1;
+	if (o->nto + o->ncc + o->nbcc == 0 && !o->print)
+		return err_set(e, E_USAGE, "-t: the message has no To, Cc or "
+		    "Bcc recipients and none are given");
+	/* Without -f the author is the envelope sender, as with sendmail. */
+	if (!o->have_from && rawmsg_from(&in->raw, &o->from) == 0)
+		o->have_from = 1;
+	return 0;
+}
+
+static int
+prepare(struct options *o, struct inputs *in, struct deadline *dl,
     struct err *e)
 {
-	struct msg m;
-	const char *p;
-	size_t n;
+	size_t i;
 
-	if (msg_open(&m, spec, body, msg_choose_encoding(body, 1), e) < 0)
+	if (capture(o->body_file, "--body-file", &in->body, dl, e) < 0)
 		return -1;
-	for (;;) {
-		if (msg_read(&m, &p, &n, e) < 0)
-			break;
-		if (n == 0) {
-			msg_close(&m);
-			if (fflush(stdout) != 0)
-				return err_set(e, E_IOERR, "standard output: "
-				    "%s", strerror(errno));
-			return 0;
-		}
-		if (fwrite(p, 1, n, stdout) != n) {
-			err_set(e, E_IOERR, "standard output: %s",
-			    strerror(errno));
-			break;
-		}
+	if (o->raw)
+		return prepare_raw(o, in, e);
+	if (label_text(o, &in->body, "the body", &in->body_cs, e) < 0)
+		return -1;
+	if (o->html != NULL) {
+		in->have_html = 1;
+		if (capture(o->html, "--html", &in->html, dl, e) < 0 ||
+		    label_text(o, &in->html, "the --html file", &in->html_cs,
+		    e) < 0)
+			return -1;
 	}
+	in->parts = xcalloc(o->nparts, sizeof(*in->parts));
+	for (i = 0; i < o->nparts; i++) {
+		if (attach_open(&in->parts[i], &o->parts[i], dl, e) < 0)
+			return -1;
+		in->nparts++;
+	}
+	return 0;
+}
+
+static void
+inputs_release(struct inputs *in)
+{
+	size_t i;
+
+	spool_release(&in->body);
+	if (in->have_html)
+		spool_release(&in->html);
+	for (i = 0; i < in->nparts; i++)
+		attach_close(&in->parts[i]);
+	free(in->parts);
+	if (in->have_raw)
+		rawmsg_release(&in->raw);
+}
+
+static void
+fill_spec(struct msg_spec *spec, const struct options *o,
+    struct inputs *in)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->from = &o->from;
+	spec->to = o->to;
+	spec->nto = o->nto;
+	spec->cc = o->cc;
+	spec->ncc = o->ncc;
+	spec->reply_to = o->reply_to;
+	spec->nreply_to = o->nreply_to;
+	spec->subject = o->subject;
+	spec->id_domain = o->from.domain_ascii;
+	spec->body = &in->body;
+	spec->body_charset = in->body_cs;
+	spec->html = in->have_html ? &in->html : NULL;
+	spec->html_charset = in->html_cs;
+	spec->parts = in->parts;
+	spec->nparts = in->nparts;
+	spec->headers = o->headers;
+	spec->nheaders = o->nheaders;
+	spec->priority = o->priority;
+	spec->raw = in->have_raw ? &in->raw : NULL;
+}
+
+static int
+write_all(const char *p, size_t n, struct err *e)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(STDOUT_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return err_set(e, E_IOERR, "standard output: %s",
+			    strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * --print: the message exactly as it would be sent, CRLF line ends
+ * included, but without dot-stuffing (design.md section 2).  Written
+ * with write(2) in large pieces: stdio would make 4 KiB writes to a pipe.
+ */
+static int
+print_message(const struct msg_spec *spec, struct err *e)
+{
+	struct msg m;
+	struct eol eol;
+	const char *p;
+	char *out;
+	size_t n, k, take;
+	int rc = 0;
+
+	if (msg_open(&m, spec, 1, e) < 0)
+		return -1;
+	out = xmalloc(2 * PRINT_SLICE);
+	eol_init(&eol);
+	do {
+		if ((rc = msg_read(&m, &p, &n, e)) < 0)
+			break;
+		for (k = 0; k < n && rc == 0; k += take) {
+			take = n - k < PRINT_SLICE ? n - k : PRINT_SLICE;
+			rc = write_all(out, eol_crlf(&eol, p + k, take, out),
+			    e);
+		}
+	} while (n > 0 && rc == 0);
+	if (rc == 0)
+		rc = write_all(out, eol_finish(&eol, out), e);
+	free(out);
 	msg_close(&m);
-	return -1;
+	return rc;
 }
 
 /*
@@ -216,6 +377,8 @@ print_needs_utf8(const struct options *o)
 		need |= o->to[i].utf8_local;
 	for (i = 0; i < o->ncc; i++)
 		need |= o->cc[i].utf8_local;
+	for (i = 0; i < o->nreply_to; i++)
+		need |= o->reply_to[i].utf8_local;
 	return need;
 }
 
@@ -274,29 +437,29 @@ run_flush(struct options *o, struct creds *creds, struct deadline *dl,
  */
 static int
 deliver(struct options *o, struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, const char *self_name,
-    struct creds *creds, struct deadline *dl, struct err *e)
+    const struct mailbox *sender, const char *self_name, struct creds *creds,
+    struct deadline *dl, struct err *e)
 {
 	if (o->print || o->pickup_dir != NULL || o->queue_dir != NULL)
 		spec->utf8_headers = print_needs_utf8(o);
 	if (o->print)
-		return print_message(spec, body, e);
+		return print_message(spec, e);
 	if (o->pickup_dir != NULL)
-		return deliver_pickup(o, spec, sender, body, dl, e);
+		return deliver_pickup(o, spec, sender, dl, e);
 	/* Secrets and key files are read and checked before connecting. */
 	if (creds_load(o, creds, dl, e) < 0)
 		return -1;
 	o->creds = creds;
 	if (o->queue_dir != NULL)
-		return deliver_queue(o, spec, sender, body, self_name, dl, e);
-	return session_run(o, spec, sender, body, self_name, dl, e);
+		return deliver_queue(o, spec, sender, self_name, dl, e);
+	return session_run(o, spec, sender, self_name, dl, e);
 }
 
 static int
 run(struct options *o, struct err *e)
 {
 	struct deadline dl;
-	struct spool body;
+	struct inputs in;
 	struct msg_spec spec;
 	char *self_name = NULL;
 	const struct mailbox *sender;
@@ -304,8 +467,9 @@ run(struct options *o, struct err *e)
 	int rc = -1;
 
 	memset(&creds, 0, sizeof(creds));
-	memset(&body, 0, sizeof(body));
-	body.fd = -1;
+	memset(&in, 0, sizeof(in));
+	in.body.fd = -1;
+	in.html.fd = -1;
 	if (o->serverinfo) {
 		rc = run_serverinfo(o, &creds, e);
 		goto out;
@@ -320,11 +484,8 @@ run(struct options *o, struct err *e)
 		rc = run_flush(o, &creds, &dl, e);
 		goto out;
 	}
-	if (capture_body(o, &body, &dl, e) < 0)
+	if (prepare(o, &in, &dl, e) < 0)
 		goto out;
-	if (body.info.has_8bit && !body.info.utf8_ok)
-		log_warn("the body is not valid UTF-8; it is labelled "
-		    "charset=unknown-8bit");
 	if (o->helo == NULL || !o->have_from) {
 		deadline_phase(&dl, "looking up this host's name", 5000);
 		self_name = net_self_name(&dl);
@@ -332,19 +493,15 @@ run(struct options *o, struct err *e)
 	if (!o->have_from && default_from(o, self_name, e) < 0)
 		goto out;
 	sender = o->have_envelope_from ? &o->envelope_from : &o->from;
-	memset(&spec, 0, sizeof(spec));
-	spec.from = &o->from;
-	spec.to = o->to;
-	spec.nto = o->nto;
-	spec.cc = o->cc;
-	spec.ncc = o->ncc;
-	spec.subject = o->subject;
-	spec.id_domain = o->from.domain_ascii;
-	rc = deliver(o, &spec, sender, &body, self_name, &creds, &dl, e);
+	fill_spec(&spec, o, &in);
+	/* Whatever can be wrong with the message shows before connecting. */
+	if (msg_check(&spec, e) < 0)
+		goto out;
+	rc = deliver(o, &spec, sender, self_name, &creds, &dl, e);
 out:
 	creds_release(&creds);
 	o->creds = NULL;
-	spool_release(&body);
+	inputs_release(&in);
 	free(self_name);
 	return rc;
 }

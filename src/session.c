@@ -608,7 +608,10 @@ check_dsn(struct session *ss, struct err *e)
 	return 0;
 }
 
-/* The addresses of m, each with the role it is named by in errors. */
+/*
+ * The addresses of m, envelope and header, each with the role it is
+ * named by in errors: i runs from 0 to msg_naddresses(m) - 1.
+ */
 static const struct mailbox *
 msg_address(const struct session_msg *m, size_t i, const char **role)
 {
@@ -620,8 +623,18 @@ msg_address(const struct session_msg *m, size_t i, const char **role)
 		*role = "--from";
 		return m->from;
 	}
-	*role = "recipient";
-	return m->rcpt[i - 2].mb;
+	if (i - 2 < m->nrcpt) {
+		*role = "recipient";
+		return m->rcpt[i - 2].mb;
+	}
+	*role = "--reply-to";
+	return &m->reply_to[i - 2 - m->nrcpt];
+}
+
+static size_t
+msg_naddresses(const struct session_msg *m)
+{
+	return 2 + m->nrcpt + m->nreply_to;
 }
 
 /*
@@ -639,13 +652,13 @@ choose_utf8(struct session *ss, const struct session_msg *m, struct err *e)
 	size_t i;
 	int need = m->head_utf8;
 
-	for (i = 0; i < m->nrcpt + 2; i++)
+	for (i = 0; i < msg_naddresses(m); i++)
 		if ((mb = msg_address(m, i, &role)) != NULL)
 			need |= addr_is_intl(mb);
 	ss->intl = need && (ss->smtp.caps.flags & CAP_SMTPUTF8) != 0;
 	if (!need || ss->intl)
 		return 0;
-	for (i = 0; i < m->nrcpt + 2; i++) {
+	for (i = 0; i < msg_naddresses(m); i++) {
 		mb = msg_address(m, i, &role);
 		if (mb != NULL && mb->utf8_local)
 			return err_set(e, E_DATA, "%s %s@%s: the local part is "
@@ -1255,7 +1268,6 @@ session_partial(const struct session_msg *m, struct err *e)
 /* The message composer (msg.c) as a session_msg source. */
 struct compose {
 	const struct msg_spec *spec;
-	struct spool *body;
 	struct msg m;
 	int open;
 };
@@ -1263,6 +1275,8 @@ struct compose {
 /*
  * Compose for this server: 8bit only with 8BITMIME (design.md section
  * 3), UTF-8 header fields only in a SMTPUTF8 transaction (RFC 6532).
+ * The size floor counts text bodies before their line ends and any
+ * quoted-printable are added, so it is only a lower bound.
  */
 static int
 compose_prepare(void *ctx, unsigned caps, int utf8,
@@ -1270,20 +1284,18 @@ compose_prepare(void *ctx, unsigned caps, int utf8,
 {
 	struct compose *c = ctx;
 	struct msg_spec s = *c->spec;
-	enum body_enc enc;
 
 	if (c->open)
 		msg_close(&c->m);
 	c->open = 0;
 	s.utf8_headers = utf8;
-	enc = msg_choose_encoding(c->body, (caps & CAP_8BITMIME) != 0);
-	if (msg_open(&c->m, &s, c->body, enc, e) < 0)
+	if (msg_open(&c->m, &s, (caps & CAP_8BITMIME) != 0, e) < 0)
 		return -1;
 	c->open = 1;
 	sc->eightbit = msg_is_8bit(&c->m);
 	sc->size_floor = msg_size_floor(&c->m);
-	sc->floor_exact = enc != ENC_QP;
-	sc->enc = msg_enc_name(enc);
+	sc->floor_exact = 0;
+	sc->enc = msg_enc_name(msg_body_encoding(&c->m));
 	return 0;
 }
 
@@ -1305,8 +1317,8 @@ compose_read(void *ctx, const char **p, size_t *n, struct err *e)
 
 int
 session_run(const struct options *o, const struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, const char *self_name,
-    struct deadline *dl, struct err *e)
+    const struct mailbox *sender, const char *self_name, struct deadline *dl,
+    struct err *e)
 {
 	struct session *ss;
 	struct session_msg m;
@@ -1317,10 +1329,11 @@ session_run(const struct options *o, const struct msg_spec *spec,
 
 	memset(&c, 0, sizeof(c));
 	c.spec = spec;
-	c.body = body;
 	memset(&m, 0, sizeof(m));
 	m.sender = sender;
 	m.from = spec->from;
+	m.reply_to = spec->reply_to;
+	m.nreply_to = spec->nreply_to;
 	m.prepare = compose_prepare;
 	m.size = compose_size;
 	m.read = compose_read;
