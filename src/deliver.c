@@ -17,11 +17,29 @@
 #include "xmalloc.h"
 
 /*
- * The message as the composer makes it, after its envelope.  Files are
- * always 7-bit safe (quoted-printable for 8-bit text): whoever picks
- * them up, and whatever server a later --flush reaches, may lack
- * 8BITMIME (RFC 6152).
+ * Compose for a file: 7-bit safe when that can be done (quoted-printable
+ * for 8-bit text), because whoever picks the file up, and whatever
+ * server a later --flush reaches, may lack 8BITMIME (RFC 6152).  A whole
+ * message given as input that cannot be re-encoded (8-bit header fields,
+ * an 8-bit multipart body) is kept as it is instead: the server that
+ * finally gets it decides (session.c), and nothing is lost meanwhile.
  */
+static int
+compose_for_file(struct msg *m, const struct msg_spec *spec, struct err *e)
+{
+	struct err first;
+
+	err_init(&first);
+	if (msg_open(m, spec, 0, &first) == 0)
+		return 0;
+	if (spec->raw == NULL || first.kind != E_DATA) {
+		*e = first;
+		return -1;
+	}
+	return msg_open(m, spec, 1, e);
+}
+
+/* The message as the composer makes it, after its envelope. */
 static int
 compose_into(struct qfile *q, const struct msg_spec *spec,
     const struct mailbox *sender, const struct mailbox *const *rcpt,
@@ -33,7 +51,7 @@ compose_into(struct qfile *q, const struct msg_spec *spec,
 	int rc = -1;
 
 	if (qfile_envelope(q, sender, rcpt, n, e) < 0 ||
-	    msg_open(&m, spec, 0, e) < 0)
+	    compose_for_file(&m, spec, e) < 0)
 		return -1;
 	for (;;) {
 		if (deadline_check(dl, e) < 0 || msg_read(&m, &p, &len, e) < 0)
