@@ -16,6 +16,7 @@
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "rawmsg.h"
 #include "sasl.h"
 #include "session.h"
 #include "smtp.h"
@@ -1334,6 +1335,8 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	m.from = spec->from;
 	m.reply_to = spec->reply_to;
 	m.nreply_to = spec->nreply_to;
+	/* A whole message given with UTF-8 in its header (RFC 6532). */
+	m.head_utf8 = spec->raw != NULL && spec->raw->head_8bit;
 	m.prepare = compose_prepare;
 	m.size = compose_size;
 	m.read = compose_read;
