@@ -873,6 +873,31 @@ one_option(int c, const char *arg, struct options *o, struct err *e)
 	}
 }
 
+/* The first option given that makes a message, or NULL. */
+static const char *
+message_option(const struct options *o)
+{
+	if (o->raw)
+		return o->read_rcpt ? "-t" : "--raw";
+	if (o->nparts > 0)
+		return o->parts[0].is_inline ? "--inline" : "-a";
+	if (o->html != NULL)
+		return "--html";
+	if (o->subject != NULL)
+		return "-s";
+	if (o->body_file != NULL)
+		return "--body-file";
+	if (o->nheaders > 0)
+		return "-H";
+	if (o->nreply_to > 0)
+		return "--reply-to";
+	if (o->priority != PRIO_UNSET)
+		return "--priority";
+	if (o->charset != NULL)
+		return "--charset";
+	return NULL;
+}
+
 /* The delivery options that exclude one another. */
 static int
 check_delivery(struct options *o, struct err *e)
@@ -889,6 +914,9 @@ check_delivery(struct options *o, struct err *e)
 	if (o->flush_dir != NULL && o->nto + o->ncc + o->nbcc > 0)
 		return err_set(e, E_USAGE, "--flush takes no recipients: they "
 		    "are in the queued files");
+	if (o->flush_dir != NULL && (other = message_option(o)) != NULL)
+		return err_set(e, E_USAGE, "--flush sends the queued messages "
+		    "as they are: %s cannot be combined with it", other);
 	if (o->pickup_dir != NULL && (o->print || o->queue_dir != NULL))
 		return err_set(e, E_USAGE, "--pickup-dir cannot be combined "
 		    "with %s", o->print ? "--print" : "--queue-on-failure");
