@@ -50,6 +50,8 @@ SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/progress.c src/rewrite.c
 # MIME composition: parts, media types, whole-message input, charsets.
 SRCS += src/msgread.c src/attach.c src/mimetype.c src/rawmsg.c src/charset.c
+# Reliability: queue files, one delivery over an open session, flushing.
+SRCS += src/queue.c src/deliver.c src/flush.c
 OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr \
@@ -57,6 +59,7 @@ UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr \
 # Programs the Bats suites run (servers for what Python cannot do).
 TEST_HELPERS = tests/helpers/tlsrelay
 
+FAULTSHIM = tests/helpers/faultshim.so
 UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o \
 	       src/msg.o src/msgread.o src/attach.o src/mimetype.o \
@@ -65,8 +68,8 @@ UNIT_TESTS += tests/unit/test-rewrite
 UNIT_LIBOBJS += src/aliases.o src/rewrite.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
-	check-banned demo bench bench-attach install uninstall install-sendmail clean \
-	configure lint-man
+	check-banned demo bench bench-attach install uninstall install-sendmail \
+	clean configure lint-man fuzz fuzz-run check-fuzz-replay
 
 all: smtpsend
 
@@ -88,7 +91,7 @@ tests/unit/%.o: tests/unit/%.c FLAGS
 tests/unit/test-%: tests/unit/test-%.o $(UNIT_LIBOBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DEPS_LIBS)
 
-check: all check-layers check-banned check-unit check-bats
+check: all check-layers check-banned check-unit check-fuzz-replay check-bats
 
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
@@ -96,11 +99,57 @@ check-unit: $(UNIT_TESTS)
 tests/helpers/%: tests/helpers/%.c FLAGS
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(DEPS_LIBS)
 
-check-bats: all $(TEST_HELPERS)
-	SMTPSEND=$(CURDIR)/smtpsend VALGRIND=$(VALGRIND) $(BATS) tests/
+check-bats: all $(TEST_HELPERS) $(FAULTSHIM)
+	SMTPSEND=$(CURDIR)/smtpsend VALGRIND=$(VALGRIND) \
+	    FAULTSHIM=$(CURDIR)/$(FAULTSHIM) $(BATS) tests/
+
+# The LD_PRELOAD fault injector of the local-fault tests: never built
+# with the sanitizers (it must not bring a second runtime along).
+$(FAULTSHIM): tests/helpers/faultshim.c
+	$(CC) -shared -fPIC -O2 -g -Wall -o $@ $< -ldl
 
 check-interop: all
 	SMTPSEND=$(CURDIR)/smtpsend $(BATS) tests/interop/
+
+# Fuzzing with clang's libFuzzer (needs clang and libclang-rt-dev).
+#   make fuzz              build tests/fuzz/fuzz-TARGET
+#   make fuzz-run          run each for FUZZ_SECONDS from its seed corpus
+#                          (tests/fuzz/corpus/TARGET, left untouched)
+# make check replays every corpus input (seeds and regression inputs)
+# through the same targets built with the ordinary compiler and flags.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 25
+FUZZ_TARGETS = reply ehlo addr header queue
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(DEPS_CFLAGS) \
+	      -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS = $(patsubst %,tests/fuzz/obj/%.o,smtp conn tls deadline buf err \
+	    log xmalloc addr encode queue)
+FUZZ_BINS = $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%)
+FUZZ_REPLAYS = $(FUZZ_TARGETS:%=tests/fuzz/replay-%)
+
+fuzz: $(FUZZ_BINS)
+
+tests/fuzz/obj/%.o: src/%.c
+	@mkdir -p tests/fuzz/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEPS_LIBS)
+
+fuzz-run: fuzz
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+tests/fuzz/%.o: tests/fuzz/%.c FLAGS
+	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+
+tests/fuzz/replay-%: tests/fuzz/fuzz-%.o tests/fuzz/replay.o \
+		$(UNIT_LIBOBJS) src/queue.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DEPS_LIBS)
+
+check-fuzz-replay: $(FUZZ_REPLAYS)
+	@for t in $(FUZZ_TARGETS); do \
+		./tests/fuzz/replay-$$t tests/fuzz/corpus/$$t/* || exit 1; \
+	done
 
 # Each third-party header belongs to exactly one module (style rules).
 check-layers:
@@ -155,7 +204,9 @@ configure: configure.ac
 
 clean:
 	rm -f smtpsend $(OBJS) $(OBJS:.o=.d) FLAGS FLAGS.new \
-	      $(UNIT_TESTS) tests/unit/*.o tests/unit/*.d \
-	      $(TEST_HELPERS) tests/helpers/*.d
+	      $(UNIT_TESTS) tests/unit/*.o tests/unit/*.d $(FAULTSHIM) \
+	      $(TEST_HELPERS) tests/helpers/*.d \
+	      $(FUZZ_BINS) $(FUZZ_REPLAYS) tests/fuzz/*.o tests/fuzz/*.d
+	rm -rf tests/fuzz/obj
 
 -include $(OBJS:.o=.d) $(TEST_HELPERS:=.d)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # .ci/deps.sh — install what building and testing smtpsend needs on Debian 12.
 #
-#   .ci/deps.sh [--bench]
+#   .ci/deps.sh [--bench] [--valgrind]
 #
 # The one list of packages: the README's quick start and .ci/run both use
 # it.  Safe to run again: when everything is already installed it only says
@@ -30,19 +30,23 @@
 #              (`openssl ocsp` makes the OCSP responses t0330-ocsp.bats
 #              staples); bash-completion and zsh (the completion
 #              files are loaded and run, not only parsed)
+#   fuzz       clang with its libFuzzer runtime, for `make fuzz`
 #   --bench    also curl, msmtp and time, which `make bench` compares against
+#   --valgrind also valgrind, for `make check VALGRIND=1`
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libmagic-dev"
 test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time softhsm2 openssl bash-completion zsh"
 interop="postfix dovecot-core krb5-kdc krb5-admin-server krb5-user dovecot-gssapi"
+fuzz="clang libclang-rt-14-dev"
 bench="curl msmtp time"
 
-want="$build $test $interop"
+want="$build $test $interop $fuzz"
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
-	-h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--valgrind) want="$want valgrind" ;;
+	-h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done

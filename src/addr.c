@@ -100,6 +100,10 @@ check_local(const char *l, size_t n, int *utf8, const char *what,
 			return err_set(e, E_DATA, "%s: bad quoted local part",
 			    what);
 		for (i = 1; i < n - 1; i++) {
+			/* RFC 5321 section 4.1.2: no TAB, even quoted. */
+			if (l[i] == '\t' || (l[i] == '\\' && l[i + 1] == '\t'))
+				return err_set(e, E_DATA,
+				    "%s: a tab inside the local part", what);
 			if (l[i] == '\\' && i + 1 < n - 1)
 				i++;
 			else if (l[i] == '"' || l[i] == '\\')
@@ -162,8 +166,13 @@ addr_domain_ascii(const char *name, const char *what, char **out,
 	if (addr_check_text(name, what, e) < 0)
 		return -1;
 	if (n > 0 && name[0] == '[') {
-		if (n < 3 || name[n - 1] != ']' || strpbrk(name + 1, "[\\ ") !=
-		    NULL || memchr(name + 1, ']', n - 2) != NULL)
+		/* RFC 5321 section 4.1.3: dcontent is %d33-90 / %d94-126. */
+		for (i = 1; i + 1 < n; i++)
+			if (u[i] < 33 || u[i] > 126)
+				break;
+		if (n < 3 || name[n - 1] != ']' || i + 1 < n ||
+		    strpbrk(name + 1, "[\\ ") != NULL ||
+		    memchr(name + 1, ']', n - 2) != NULL)
 			return err_set(e, E_DATA,
 			    "%s: bad address literal \"%s\"", what, name);
 		*out = xstrdup(name);

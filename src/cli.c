@@ -33,7 +33,10 @@ enum {
 	OPT_TLS_PRIORITY, OPT_TLS_SESSION_CACHE, OPT_SERVERINFO,
 	/* SMTP extensions */
 	OPT_DSN_NOTIFY, OPT_DSN_RET, OPT_ENVID, OPT_DSN_REQUIRED,
-	OPT_REQUIRE_TLS
+	OPT_REQUIRE_TLS,
+	/* delivery */
+	OPT_PICKUP_DIR, OPT_QUEUE_ON_FAILURE, OPT_FLUSH, OPT_MAX_AGE,
+	OPT_ON_RCPT_REJECT
 };
 
 /* Configuration, sendmail mode and results (values apart from the above). */
@@ -100,6 +103,11 @@ static const struct option longopts[] = {
 	{ "tls-session-cache", required_argument, NULL,
 	    OPT_TLS_SESSION_CACHE },
 	{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
+	{ "pickup-dir", required_argument, NULL, OPT_PICKUP_DIR },
+	{ "queue-on-failure", required_argument, NULL, OPT_QUEUE_ON_FAILURE },
+	{ "flush", required_argument, NULL, OPT_FLUSH },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "on-rcpt-reject", required_argument, NULL, OPT_ON_RCPT_REJECT },
 	{ "help", optional_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "dsn-notify", required_argument, NULL, OPT_DSN_NOTIFY },
@@ -250,6 +258,12 @@ cli_usage(int all)
 "      --syslog[=FACILITY] one line per message to syslog (default mail)\n"
 "      --log FILE          one line per message appended to FILE\n"
 "      --progress, --no-progress  progress on a terminal over 1 MiB\n"
+"Delivery:\n"
+"      --pickup-dir DIR    write the message into DIR instead of sending it\n"
+"      --queue-on-failure DIR  on a temporary failure keep it in DIR, exit 0\n"
+"      --flush DIR         send the messages queued in DIR\n"
+"      --max-age TIME      with --flush: give up after TIME (default 5d)\n"
+"      --on-rcpt-reject abort|continue  when a recipient is refused (abort)\n"
 "Output:\n"
 "      --print             write the message to standard output, do not send\n"
 "      --serverinfo        show what the server offers; send nothing\n"
@@ -276,6 +290,34 @@ parse_int(const char *s, long min, long max, const char *opt, int *out,
 		return err_set(e, E_USAGE, "%s: \"%s\" is not a number from "
 		    "%ld to %ld", opt, s, min, max);
 	*out = (int)v;
+	return 0;
+}
+
+/* A duration: a number of seconds, or with a suffix s, m, h or d. */
+static int
+parse_duration(const char *s, const char *opt, long *out, struct err *e)
+{
+	static const struct {
+		char suffix;
+		long unit;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	const long max = 3650L * 86400;
+	char *end;
+	long v, unit = 1;
+	size_t i;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	for (i = 0; end != s && *end != '\0' && i < 4; i++)
+		if (end[0] == units[i].suffix && end[1] == '\0') {
+			unit = units[i].unit;
+			end++;
+		}
+	if (errno != 0 || end == s || *end != '\0' || v < 1 ||
+	    v > max / unit)
+		return err_set(e, E_USAGE, "%s: \"%s\" is not a duration such "
+		    "as 3600, 90m, 12h or 5d (at most 3650d)", opt, s);
+	*out = v * unit;
 	return 0;
 }
 
@@ -887,6 +929,24 @@ one_option(int c, const char *arg, struct options *o, struct err *e)
 	case OPT_REQUIRE_TLS:
 		o->require_tls = 1;
 		return 0;
+	case OPT_PICKUP_DIR:
+		o->pickup_dir = arg;
+		return 0;
+	case OPT_QUEUE_ON_FAILURE:
+		o->queue_dir = arg;
+		return 0;
+	case OPT_FLUSH:
+		o->flush_dir = arg;
+		return 0;
+	case OPT_MAX_AGE:
+		return parse_duration(arg, "--max-age", &o->max_age_s, e);
+	case OPT_ON_RCPT_REJECT:
+		if (strcmp(arg, "abort") == 0 || strcmp(arg, "continue") == 0) {
+			o->rcpt_continue = arg[0] == 'c';
+			return 0;
+		}
+		return err_set(e, E_USAGE, "--on-rcpt-reject: \"%s\" is not "
+		    "abort or continue", arg);
 	default:
 		return ident_option(c, arg, o, e);
 	}
@@ -919,7 +979,7 @@ static int
 keyless(const char *name)
 {
 	static const char *const names[] = { "help", "version", "config",
-		"account", "sendmail" };
+		"account", "sendmail", "flush" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -1564,6 +1624,63 @@ usage_error(int c, char **argv, struct err *e)
 	    "try 'smtpsend --help'", argv[optind - 1]);
 }
 
+/* The first option given that makes a message, or NULL. */
+static const char *
+message_option(const struct options *o)
+{
+	if (o->raw)
+		return o->read_rcpt ? "-t" : "--raw";
+	if (o->nparts > 0)
+		return o->parts[0].is_inline ? "--inline" : "-a";
+	if (o->html != NULL)
+		return "--html";
+	if (o->subject != NULL)
+		return "-s";
+	if (o->body_file != NULL)
+		return "--body-file";
+	if (o->nheaders > 0)
+		return "-H";
+	if (o->nreply_to > 0)
+		return "--reply-to";
+	if (o->priority != PRIO_UNSET)
+		return "--priority";
+	if (o->charset != NULL)
+		return "--charset";
+	return NULL;
+}
+
+/* The delivery options that exclude one another. */
+static int
+check_delivery(struct options *o, struct err *e)
+{
+	const char *other = o->print ? "--print" : o->pickup_dir ?
+	    "--pickup-dir" : o->queue_dir ? "--queue-on-failure" : NULL;
+
+	if (o->serverinfo && (other != NULL || o->flush_dir != NULL))
+		return err_set(e, E_USAGE, "--serverinfo sends nothing: it "
+		    "cannot be combined with %s", other ? other : "--flush");
+	if (o->flush_dir != NULL && other != NULL)
+		return err_set(e, E_USAGE, "--flush cannot be combined with "
+		    "%s", other);
+	if (o->flush_dir != NULL && o->nto + o->ncc + o->nbcc > 0)
+		return err_set(e, E_USAGE, "--flush takes no recipients: they "
+		    "are in the queued files");
+	if (o->flush_dir != NULL && (other = message_option(o)) != NULL)
+		return err_set(e, E_USAGE, "--flush sends the queued messages "
+		    "as they are: %s cannot be combined with it", other);
+	if (o->pickup_dir != NULL && (o->print || o->queue_dir != NULL))
+		return err_set(e, E_USAGE, "--pickup-dir cannot be combined "
+		    "with %s", o->print ? "--print" : "--queue-on-failure");
+	if (o->print && o->queue_dir != NULL)
+		return err_set(e, E_USAGE, "--print cannot be combined with "
+		    "--queue-on-failure");
+	if (o->max_age_s != 0 && o->flush_dir == NULL)
+		return err_set(e, E_USAGE, "--max-age only applies to --flush");
+	if (o->max_age_s == 0)
+		o->max_age_s = CLI_MAX_AGE_DEFAULT;
+	return 0;
+}
+
 /* The command line proper, after the config file and the environment. */
 static int
 parse_argv(int argc, char **argv, struct options *o, struct err *e)
@@ -1631,10 +1748,11 @@ parse_all(int argc, char **argv, const char *author, struct options *o,
 		return -1;
 	set_full_name(o);
 	drop_lower_composition(o);
-	if (check_ident(o, e) < 0 || mime_check(o, e) < 0)
+	if (check_ident(o, e) < 0 || check_delivery(o, e) < 0 ||
+	    mime_check(o, e) < 0)
 		return -1;
 	if (o->nto + o->ncc + o->nbcc == 0 && !o->print && !o->serverinfo &&
-	    !o->read_rcpt)
+	    o->flush_dir == NULL && !o->read_rcpt)
 		return err_set(e, E_USAGE,
 		    "no recipients given; try 'smtpsend --help'");
 	if (o->port == 0)

@@ -90,6 +90,12 @@ struct options {
 	const char *envid;	/* ENVID, printable ASCII, or NULL */
 	int dsn_required;	/* no DSN at the server: fail, not warn */
 	int require_tls;	/* --require-tls */
+	/* delivery: pickup directory, queue, flush (design.md section 6) */
+	const char *pickup_dir;	/* --pickup-dir: write, do not send */
+	const char *queue_dir;	/* --queue-on-failure */
+	const char *flush_dir;	/* --flush */
+	long max_age_s;		/* --max-age for --flush */
+	int rcpt_continue;	/* --on-rcpt-reject continue */
 	/* Configuration, sendmail mode and results (issue 5) */
 	struct config *cfg;		/* the file read, owned; or NULL */
 	const char *account;		/* the account used, or NULL */
@@ -117,6 +123,8 @@ struct bare_rcpt {
 	const char *host;	/* "localhost" of "root@localhost", or NULL */
 	int kind;		/* 't' to, 'c' cc, 'b' bcc */
 };
+
+#define CLI_MAX_AGE_DEFAULT	(5L * 24 * 3600)
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_VERSION };
 

@@ -92,6 +92,43 @@ conn_rbuf_empty(struct conn *c)
 	return c->rpos == c->rlen && c->ops->pending(c->ctx) == 0;
 }
 
+int
+conn_readable(struct conn *c)
+{
+	struct pollfd p;
+	struct err te;
+	ssize_t r;
+
+	if (!conn_rbuf_empty(c))
+		return 1;
+	p.fd = c->fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	/*
+	 * A readable socket may carry TLS housekeeping only (a session
+	 * ticket, a key update): read once to see whether data came.
+	 */
+	if (c->rpos > 0) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+	}
+	if (c->rlen == sizeof(c->rbuf))
+		return 1;
+	err_init(&te);
+	r = c->ops->recv(c->ctx, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen,
+	    &te);
+	if (r > 0) {
+		c->rlen += (size_t)r;
+		c->received += (unsigned long long)r;
+		return 1;
+	}
+	/* The end of the stream or an error: the next read reports it. */
+	return r != TLS_WANT_READ && r != TLS_WANT_WRITE;
+}
+
 /* Wait for the direction a transport call asked for. */
 static int
 conn_wait(struct conn *c, ssize_t want, struct err *e)

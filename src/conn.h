@@ -50,6 +50,11 @@ int conn_write(struct conn *c, const void *p, size_t n, struct err *e);
 int conn_flush(struct conn *c, struct err *e);
 /* True when nothing received is waiting to be read. */
 int conn_rbuf_empty(struct conn *c);
+/*
+ * True when something from the peer (data, or the end of the stream) can
+ * be read without waiting: buffered here, inside TLS, or on the socket.
+ */
+int conn_readable(struct conn *c);
 /* From now on, talk through t. */
 void conn_start_tls(struct conn *c, struct tls *t);
 /* Close TLS (when running) and the socket. */

@@ -313,14 +313,23 @@ hdr_text(struct hdr *h, const char *text)
 	put_words(h, text, 0);
 }
 
-/* Atoms separated by spaces: a phrase that needs no quoting. */
+/*
+ * Atoms separated by spaces: a phrase that needs no quoting, provided no
+ * atom is too long to fold (RFC 5322 section 2.1.1: lines of at most 998).
+ */
 static int
 atext_only_spaced(const char *s)
 {
-	for (; *s != '\0'; s++)
+	size_t run = 0;
+
+	for (; *s != '\0'; s++) {
 		if (!isalnum((unsigned char)*s) && *s != ' ' &&
 		    !strchr("!#$%&'*+-/=?^_`{|}~", *s))
 			return 0;
+		run = *s == ' ' ? 0 : run + 1;
+		if (run > HDR_FOLD_COL - 2)
+			return 0;
+	}
 	return 1;
 }
 

@@ -22,7 +22,9 @@
 #include "config.h"
 #include "creds.h"
 #include "deadline.h"
+#include "deliver.h"
 #include "err.h"
+#include "flush.h"
 #include "log.h"
 #include "msg.h"
 #include "mimetype.h"
@@ -59,6 +61,59 @@ watchdog(int sig)
 	_exit(err_exit_code(E_TEMPFAIL));
 }
 
+/*
+ * SIGINT, SIGTERM and SIGHUP ask the run to stop (SendAsyncCancel): the
+ * handler only records the signal and makes the cancellation pipe
+ * readable; deadline_wait() notices either at once, the session sends no
+ * final dot for the interrupted message and closes with at most a
+ * second of RSET/QUIT.  A second signal ends the process at once.
+ */
+static volatile sig_atomic_t cancel_sig;
+static int cancel_pipe[2] = { -1, -1 };
+
+static void
+cancel(int sig)
+{
+	static const char msg[] =
+	    "smtpsend: second signal: stopping at once\n";
+	int saved = errno;
+	ssize_t r;
+
+	if (cancel_sig != 0) {
+		r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		(void)r;
+		_exit(err_exit_code(E_TEMPFAIL));
+	}
+	cancel_sig = sig;
+	if (cancel_pipe[1] >= 0) {
+		r = write(cancel_pipe[1], "", 1);
+		(void)r;
+	}
+	errno = saved;
+}
+
+/*
+ * No SA_RESTART: a blocked system call returns EINTR.  A signal the
+ * parent chose to ignore (nohup) stays ignored.
+ */
+static void
+catch_cancel(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+	size_t i;
+
+	if (pipe2(cancel_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		cancel_pipe[0] = cancel_pipe[1] = -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cancel;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			sigaction(sigs[i], &old, NULL);
+}
+
 /* Descriptors 0-2 must exist, so nothing we open can become one. */
 static void
 hygiene(void)
@@ -75,6 +130,7 @@ hygiene(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = watchdog;
 	sigaction(SIGALRM, &sa, NULL);
+	catch_cancel();
 }
 
 static void
@@ -448,10 +504,10 @@ print_message(const struct msg_spec *spec, struct err *e)
 }
 
 /*
- * --print has no server to ask: a header address whose local part is
- * not ASCII can only be written as UTF-8 (RFC 6532), so the message is
- * printed as a SMTPUTF8 server would get it.  Otherwise domains are
- * A-labels, as for a server without SMTPUTF8.
+ * --print (and a file written for later) has no server to ask: a header
+ * address whose local part is not ASCII can only be written as UTF-8 (RFC
+ * 6532), so the message is written as a SMTPUTF8 server would get it.
+ * Otherwise domains are A-labels, as for a server without SMTPUTF8.
  */
 static int
 print_needs_utf8(const struct options *o)
@@ -477,6 +533,7 @@ run_serverinfo(struct options *o, struct creds *creds, struct err *e)
 	int rc;
 
 	deadline_init(&dl, (int64_t)o->timeout_s * 1000);
+	deadline_set_cancel(&dl, &cancel_sig, cancel_pipe[0]);
 	alarm((unsigned)o->timeout_s + 1);
 	if (creds_load(o, creds, &dl, e) < 0)
 		return -1;
@@ -488,6 +545,57 @@ run_serverinfo(struct options *o, struct creds *creds, struct err *e)
 	rc = session_serverinfo(o, self_name, &dl, e);
 	free(self_name);
 	return rc;
+}
+
+/*
+ * --flush: every queued message is sent with this run's credentials and
+ * options; --timeout applies to each message (flush.h).
+ */
+static int
+run_flush(struct options *o, struct creds *creds, struct deadline *dl,
+    struct err *e)
+{
+	char *self_name = NULL;
+	int rc;
+
+	if (creds_load(o, creds, dl, e) < 0)
+		return -1;
+	o->creds = creds;
+	if (o->helo == NULL) {
+		deadline_phase(dl, "looking up this host's name", 5000);
+		self_name = net_self_name(dl);
+	}
+	rc = flush_run(o, self_name, dl, e);
+	free(self_name);
+	return rc;
+}
+
+/*
+ * Where the composed message goes.  A file (--pickup-dir, and the queue
+ * file that --queue-on-failure writes before sending) is composed before
+ * any server is known: like --print, it has RFC 6532 headers only when
+ * an address cannot be written otherwise, and the session decides about
+ * SMTPUTF8 and 8BITMIME when it sends the file (session.c).
+ */
+static int
+deliver(struct options *o, struct msg_spec *spec,
+    const struct mailbox *sender, const char *self_name, struct creds *creds,
+    struct deadline *dl, struct err *e)
+{
+	if (o->print || o->pickup_dir != NULL || o->queue_dir != NULL)
+		spec->utf8_headers = print_needs_utf8(o);
+	if (o->print)
+		return print_message(spec, e);
+	if (o->pickup_dir != NULL)
+		return deliver_pickup(o, spec, sender, dl, e);
+	/* Secrets and key files are read and checked before connecting. */
+	if (creds_load(o, creds, dl, e) < 0)
+		return -1;
+	o->creds = creds;
+	report_envelope(o, sender);
+	if (o->queue_dir != NULL)
+		return deliver_queue(o, spec, sender, self_name, dl, e);
+	return session_run(o, spec, sender, self_name, dl, e);
 }
 
 static int
@@ -502,20 +610,23 @@ run(struct options *o, struct err *e)
 	int rc = -1;
 
 	memset(&creds, 0, sizeof(creds));
-	if (o->serverinfo) {
-		rc = run_serverinfo(o, &creds, e);
-		creds_release(&creds);
-		o->creds = NULL;
-		return rc;
-	}
-	deadline_init(&dl, (int64_t)o->timeout_s * 1000);
-	alarm((unsigned)o->timeout_s + 1);
 	memset(&in, 0, sizeof(in));
 	in.body.fd = -1;
 	in.html.fd = -1;
+	if (o->serverinfo) {
+		rc = run_serverinfo(o, &creds, e);
+		goto out;
+	}
+	deadline_init(&dl, (int64_t)o->timeout_s * 1000);
+	deadline_set_cancel(&dl, &cancel_sig, cancel_pipe[0]);
+	alarm((unsigned)o->timeout_s + 1);
 	if (o->insecure)
 		fputs("smtpsend: WARNING: --insecure: server certificates "
 		    "will not be verified\n", stderr);
+	if (o->flush_dir != NULL) {
+		rc = run_flush(o, &creds, &dl, e);
+		goto out;
+	}
 	if (prepare(o, &in, &dl, e) < 0)
 		goto out;
 	if (o->raw && account_by_author(o, &in, &dl, e) < 0)
@@ -533,17 +644,7 @@ run(struct options *o, struct err *e)
 	/* Whatever can be wrong with the message shows before connecting. */
 	if (msg_check(&spec, e) < 0)
 		goto out;
-	if (o->print) {
-		spec.utf8_headers = print_needs_utf8(o);
-		rc = print_message(&spec, e);
-		goto out;
-	}
-	/* Secrets and key files are read and checked before connecting. */
-	if (creds_load(o, &creds, &dl, e) < 0)
-		goto out;
-	o->creds = &creds;
-	report_envelope(o, sender);
-	rc = session_run(o, &spec, sender, &in.body, self_name, &dl, e);
+	rc = deliver(o, &spec, sender, self_name, &creds, &dl, e);
 out:
 	creds_release(&creds);
 	o->creds = NULL;

@@ -59,11 +59,14 @@ wait_requests(struct gaicb **reqs, int n, struct deadline *dl,
 		if (!busy)
 			return 0;
 		left = deadline_left_ms(dl);
-		if (left <= 0) {
+		if (left <= 0 || deadline_check(dl, e) < 0) {
 			for (i = 0; i < n; i++)
 				gai_cancel(reqs[i]);
-			return deadline_expired(dl, e);
+			return left <= 0 ? deadline_expired(dl, e) : -1;
 		}
+		/* Short slices: a signal between checks is seen quickly. */
+		if (left > 200)
+			left = 200;
 		ts.tv_sec = left / 1000;
 		ts.tv_nsec = (left % 1000) * 1000000;
 		gai_suspend((const struct gaicb *const *)reqs, n, &ts);
@@ -88,28 +91,64 @@ collect(struct net_target *t, const struct addrinfo *res)
 	}
 }
 
+/*
+ * A request and everything it points to, on the heap: when the deadline
+ * cuts a lookup short and gai_cancel() cannot stop it, glibc's helper
+ * thread goes on using all of it, so none of it may live on the stack.
+ * Such a request is abandoned, not freed, and kept reachable.
+ */
+struct lookup_req {
+	struct gaicb cb;
+	struct addrinfo hints;
+	char *name, *service;
+	struct lookup_req *next_abandoned;
+};
+
+static struct lookup_req *abandoned;
+
+static void
+lookup_req_free(struct lookup_req *lr)
+{
+	free(lr->name);
+	free(lr->service);
+	free(lr);
+}
+
 /* One bounded getaddrinfo_a() round; *res is set on success. */
 static int
 lookup(const char *name, const char *service, const struct addrinfo *hints,
     struct addrinfo **res, struct deadline *dl, struct err *e)
 {
-	struct gaicb req, *reqs[1];
+	struct lookup_req *lr = xcalloc(1, sizeof(*lr));
+	struct gaicb *reqs[1];
 	int rc;
 
-	memset(&req, 0, sizeof(req));
-	req.ar_name = name;
-	req.ar_service = service;
-	req.ar_request = hints;
-	reqs[0] = &req;
+	lr->hints = *hints;
+	lr->name = xstrdup(name);
+	lr->service = service != NULL ? xstrdup(service) : NULL;
+	lr->cb.ar_name = lr->name;
+	lr->cb.ar_service = lr->service;
+	lr->cb.ar_request = &lr->hints;
+	reqs[0] = &lr->cb;
 	rc = getaddrinfo_a(GAI_NOWAIT, reqs, 1, NULL);
-	if (rc == 0 && wait_requests(reqs, 1, dl, e) < 0)
-		return -1;	/* a cancelled request may still run: leak it */
-	if (rc == 0)
-		rc = gai_error(&req);
-	if (rc == 0) {
-		*res = req.ar_result;
-		return 0;
+	if (rc == 0 && wait_requests(reqs, 1, dl, e) < 0) {
+		if (gai_error(&lr->cb) == EAI_INPROGRESS) {
+			lr->next_abandoned = abandoned;
+			abandoned = lr;
+		} else {
+			if (gai_error(&lr->cb) == 0)
+				freeaddrinfo(lr->cb.ar_result);
+			lookup_req_free(lr);
+		}
+		return -1;
 	}
+	if (rc == 0)
+		rc = gai_error(&lr->cb);
+	if (rc == 0)
+		*res = lr->cb.ar_result;
+	lookup_req_free(lr);
+	if (rc == 0)
+		return 0;
 	if (rc == EAI_SYSTEM)
 		return err_set(e, E_OSERR, "%s: %s", name, strerror(errno));
 	return err_set(e, gai_kind(rc), "%s: %s", name, gai_strerror(rc));
@@ -225,10 +264,9 @@ net_local_literal(int fd, char *buf, size_t size)
 static int
 connect_one(const struct net_addr *a, struct deadline *dl, int *timed_out)
 {
-	struct pollfd p;
+	struct err we;
 	socklen_t len = sizeof(int);
 	int fd, soerr = 0, one = 1, r;
-	int64_t left;
 
 	*timed_out = 0;
 	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
@@ -241,20 +279,12 @@ connect_one(const struct net_addr *a, struct deadline *dl, int *timed_out)
 		return fd;
 	if (errno != EINPROGRESS)
 		goto fail;
-	for (;;) {
-		left = deadline_left_ms(dl);
-		if (left <= 0) {
-			*timed_out = 1;
-			errno = ETIMEDOUT;
-			goto fail;
-		}
-		p.fd = fd;
-		p.events = POLLOUT;
-		r = poll(&p, 1, (int)left);
-		if (r > 0)
-			break;
-		if (r < 0 && errno != EINTR)
-			goto fail;
+	err_init(&we);
+	if (deadline_wait(fd, POLLOUT, dl, &we) < 0) {
+		*timed_out = we.timed_out;
+		errno = we.timed_out ? ETIMEDOUT : we.kind == E_OSERR ? EIO :
+		    EINTR;
+		goto fail;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		goto fail;
@@ -291,6 +321,8 @@ net_connect(const struct net_target *t, size_t *used, struct deadline *dl,
 			*used = i;
 			return fd;
 		}
+		if (deadline_check(dl, e) < 0)
+			return -1;
 		last_errno = errno;
 		if (last_errno == EMFILE || last_errno == ENFILE ||
 		    last_errno == ENOBUFS || last_errno == ENOMEM)

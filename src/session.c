@@ -16,6 +16,7 @@
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "rawmsg.h"
 #include "sasl.h"
 #include "progress.h"
 #include "report.h"
@@ -55,10 +56,15 @@ struct session {
 	int connected;
 	int no_quit;		/* the stream is not fit for a QUIT */
 	enum err_stage stage;	/* what the reply being judged answers */
-	int intl;		/* this transaction uses SMTPUTF8 */
+	int broken;		/* the stream cannot carry another command */
+	int in_txn;		/* MAIL sent, transaction not finished */
+	int dsn_warned;		/* "no DSN here" was said on this connection */
+	/* The current transaction, as the pre-flight decided it. */
+	int intl;		/* it uses SMTPUTF8 */
 	int eightbit;		/* the message has 8-bit octets */
 	int dsn;		/* DSN parameters go on MAIL and RCPT */
 	unsigned long long size;	/* message octets (RFC 1870) */
+	unsigned long long size_floor;	/* ... or a lower bound of them */
 	char helo[300];
 	char phase[300];	/* label of the current step, for messages */
 };
@@ -597,9 +603,8 @@ same_envelope(const struct mailbox *a, const struct mailbox *b)
 	    strcasecmp(a->domain_ascii, b->domain_ascii) == 0;
 }
 
-/* Envelope recipients: To, Cc and Bcc, each address once. */
-static const struct mailbox **
-recipients(const struct options *o, size_t *n)
+const struct mailbox **
+session_recipients(const struct options *o, size_t *n)
 {
 	const struct mailbox **v, *all[3] = { o->to, o->cc, o->bcc };
 	size_t counts[3] = { o->nto, o->ncc, o->nbcc }, i, j, k;
@@ -640,12 +645,13 @@ check_requiretls(struct session *ss, struct err *e)
 
 /*
  * RFC 3461: DSN parameters may only be sent to a server that offers
- * DSN.  Without it the request is dropped with a warning, or, with
- * --dsn-required, the message is not sent at all.
+ * DSN.  Without it the request is dropped with a warning (once per
+ * connection), or, with --dsn-required, the message is not sent at all.
  */
 static int
 check_dsn(struct session *ss, struct err *e)
 {
+	ss->dsn = 0;
 	if (!options_want_dsn(ss->o))
 		return 0;
 	if (ss->smtp.caps.flags & CAP_DSN) {
@@ -656,51 +662,74 @@ check_dsn(struct session *ss, struct err *e)
 		return err_set(e, E_UNAVAIL, "DSN: %s does not offer delivery "
 		    "status notifications (RFC 3461) and --dsn-required was "
 		    "given; nothing was sent", ss->o->host);
-	log_warn("%s does not offer DSN (RFC 3461): --dsn-notify, --dsn-ret "
-	    "and --envid are not sent; the server's own notification rules "
-	    "apply", ss->o->host);
+	if (!ss->dsn_warned)
+		log_warn("%s does not offer DSN (RFC 3461): --dsn-notify, "
+		    "--dsn-ret and --envid are not sent; the server's own "
+		    "notification rules apply", ss->o->host);
+	ss->dsn_warned = 1;
 	return 0;
 }
 
 /*
+ * The addresses of m, envelope and header, each with the role it is
+ * named by in errors: i runs from 0 to msg_naddresses(m) - 1.
+ */
+static const struct mailbox *
+msg_address(const struct session_msg *m, size_t i, const char **role)
+{
+	if (i == 0) {
+		*role = "envelope sender";
+		return m->sender;
+	}
+	if (i == 1) {
+		*role = "--from";
+		return m->from;
+	}
+	if (i - 2 < m->nrcpt) {
+		*role = "recipient";
+		return m->rcpt[i - 2].mb;
+	}
+	*role = "--reply-to";
+	return &m->reply_to[i - 2 - m->nrcpt];
+}
+
+static size_t
+msg_naddresses(const struct session_msg *m)
+{
+	return 2 + m->nrcpt + m->nreply_to;
+}
+
+/*
  * RFC 6531: a transaction uses SMTPUTF8 when some address (envelope or
- * header) is not ASCII and the server offers it.  Otherwise domains
- * travel as A-labels (already the case), and an address whose local
- * part is not ASCII cannot be sent at all (RFC 6531 section 3.2).
+ * header) is not ASCII, or the content already has UTF-8 header fields
+ * (RFC 6532), and the server offers it.  Otherwise domains travel as
+ * A-labels (already the case), and an address whose local part is not
+ * ASCII cannot be sent at all (RFC 6531 section 3.2).
  */
 static int
-choose_utf8(struct session *ss, const struct mailbox *sender,
-    const struct mailbox *from, struct err *e)
+choose_utf8(struct session *ss, const struct session_msg *m, struct err *e)
 {
-	const struct options *o = ss->o;
-	const struct mailbox *lists[6] = { sender, from, o->to, o->cc, o->bcc,
-		o->reply_to };
-	const char *roles[6] = { "envelope sender", "--from", "recipient",
-		"--cc", "--bcc", "--reply-to" };
-	size_t counts[6] = { 1, 1, o->nto, o->ncc, o->nbcc, o->nreply_to };
-	size_t i, j;
 	const struct mailbox *mb;
-	int need = 0;
+	const char *role;
+	size_t i;
+	int need = m->head_utf8;
 
-	for (i = 0; i < 6; i++)
-		for (j = 0; lists[i] != NULL && j < counts[i]; j++)
-			need |= addr_is_intl(&lists[i][j]);
+	for (i = 0; i < msg_naddresses(m); i++)
+		if ((mb = msg_address(m, i, &role)) != NULL)
+			need |= addr_is_intl(mb);
 	ss->intl = need && (ss->smtp.caps.flags & CAP_SMTPUTF8) != 0;
 	if (!need || ss->intl)
 		return 0;
-	for (i = 0; i < 6; i++) {
-		for (j = 0; lists[i] != NULL && j < counts[i]; j++) {
-			mb = &lists[i][j];
-			if (mb->utf8_local)
-				return err_set(e, E_DATA, "%s %s@%s: the local "
-				    "part is not ASCII and %s does not offer "
-				    "SMTPUTF8 (RFC 6531), so it cannot be sent "
-				    "there; nothing was sent", roles[i],
-				    mb->local, mb->domain, o->host);
-		}
+	for (i = 0; i < msg_naddresses(m); i++) {
+		mb = msg_address(m, i, &role);
+		if (mb != NULL && mb->utf8_local)
+			return err_set(e, E_DATA, "%s %s@%s: the local part is "
+			    "not ASCII and %s does not offer SMTPUTF8 (RFC "
+			    "6531), so it cannot be sent there; nothing was "
+			    "sent", role, mb->local, mb->domain, ss->o->host);
 	}
 	log_info("%s does not offer SMTPUTF8: domains are sent as A-labels",
-	    o->host);
+	    ss->o->host);
 	return 0;
 }
 
@@ -720,52 +749,48 @@ over_size(struct session *ss, unsigned long long size, const char *bound,
 }
 
 /*
- * Build the message for this server now that its extensions are known,
- * and hold it against them before the transaction starts: 8-bit octets
- * need 8BITMIME or SMTPUTF8 (RFC 6152 section 3), and a message larger
- * than the SIZE limit is refused here, before MAIL, so that not a byte
- * of it is uploaded (RFC 1870 section 6.1).  On success m is open.
+ * Have the message built for this server now that its extensions are
+ * known, and hold it against them before the transaction starts: 8-bit
+ * octets need 8BITMIME or SMTPUTF8 (RFC 6152 section 3), and a message
+ * larger than the SIZE limit is refused here, before MAIL, so that not a
+ * byte of it is uploaded (RFC 1870 section 6.1).
  */
 static int
-compose(struct session *ss, const struct msg_spec *spec, struct msg *m,
-    struct err *e)
+compose(struct session *ss, struct session_msg *m, struct err *e)
 {
 	const struct smtp_caps *caps = &ss->smtp.caps;
-	struct msg_spec s = *spec;
+	struct session_content c;
 
-	s.utf8_headers = ss->intl;
-	/* The encodings depend on the server: 8bit only with 8BITMIME. */
-	if (msg_open(m, &s, (caps->flags & CAP_8BITMIME) != 0, e) < 0)
+	memset(&c, 0, sizeof(c));
+	ss->size = 0;
+	if (m->prepare(m->ctx, caps->flags, ss->intl, &c, e) < 0)
 		return -1;
 	/* Only a server that offers SIZE needs the exact count. */
-	if ((caps->flags & CAP_SIZE) && (over_size(ss, msg_size_floor(m),
-	    "at least ", e) < 0 || msg_size(m, &ss->size, e) < 0 ||
-	    over_size(ss, ss->size, "", e) < 0))
-		goto fail;
-	ss->eightbit = msg_is_8bit(m);
-	log_info("message: body %s%s, %llu octets%s",
-	    msg_enc_name(msg_body_encoding(m)), ss->intl ? ", SMTPUTF8" : "",
-	    ss->size, ss->size > 0 ? "" : " (not counted: no SIZE)");
-	if (ss->eightbit && !(caps->flags & CAP_8BITMIME) && !ss->intl) {
-		err_set(e, E_DATA, "the message has 8-bit content and %s "
-		    "offers neither 8BITMIME nor SMTPUTF8 (RFC 6152); nothing "
-		    "was sent", ss->o->host);
-		goto fail;
-	}
+	if ((caps->flags & CAP_SIZE) && (over_size(ss, c.size_floor,
+	    c.floor_exact ? "" : "at least ", e) < 0 ||
+	    m->size(m->ctx, &ss->size, e) < 0 || over_size(ss, ss->size, "",
+	    e) < 0))
+		return -1;
+	ss->eightbit = c.eightbit;
+	ss->size_floor = c.size_floor;
+	log_info("message: body %s%s, %llu octets%s", c.enc, ss->intl ?
+	    ", SMTPUTF8" : "", ss->size, ss->size > 0 ? "" :
+	    " (not counted: no SIZE)");
+	if (ss->eightbit && !(caps->flags & CAP_8BITMIME) && !ss->intl)
+		return err_set(e, E_DATA, "the message has 8-bit content and "
+		    "%s offers neither 8BITMIME nor SMTPUTF8 (RFC 6152); "
+		    "nothing was sent", ss->o->host);
 	return 0;
-fail:
-	msg_close(m);
-	return -1;
 }
 
 /* Everything the server's extensions decide before MAIL. */
 static int
-extensions(struct session *ss, const struct msg_spec *spec,
-    const struct mailbox *sender, struct err *e)
+preflight(struct session *ss, struct session_msg *m, struct err *e)
 {
-	if (check_requiretls(ss, e) < 0 || check_dsn(ss, e) < 0)
+	if (check_requiretls(ss, e) < 0 || check_dsn(ss, e) < 0 ||
+	    choose_utf8(ss, m, e) < 0)
 		return -1;
-	return choose_utf8(ss, sender, spec->from, e);
+	return compose(ss, m, e);
 }
 
 /*
@@ -847,49 +872,6 @@ rcpt_params(struct session *ss, const struct mailbox *mb, struct buf *b)
 	return bad ? -1 : 0;
 }
 
-/*
- * Recipient policy: the message goes to everyone or no one.  A permanent
- * refusal of any recipient wins over temporary ones (retrying cannot
- * help); every refusal is reported on its own line.
- */
-static int
-rcpt_replies(struct session *ss, char *const *addrs, char *const *params,
-    size_t n, int pipelined, struct err *e)
-{
-	struct err first_perm, first_temp, one;
-	size_t i;
-
-	err_init(&first_perm);
-	err_init(&first_temp);
-	for (i = 0; i < n; i++) {
-		phase(ss, RCPT_MS, "RCPT TO:<%s>", addrs[i]);
-		ss->stage = STAGE_RCPT;
-		if (!pipelined && (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase,
-		    params[i]) < 0 || smtp_flush(&ss->smtp, e) < 0))
-			return -1;
-		err_init(&one);
-		if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
-			return -1;
-		if (check_reply(ss, 250, 1, &one) == 0)
-			continue;
-		if (one.kind == E_PROTOCOL)
-			return err_set(e, one.kind, "%s", one.msg);
-		if (first_perm.kind == E_OK && one.kind != E_TEMPFAIL)
-			first_perm = one;
-		else if (first_temp.kind == E_OK && one.kind == E_TEMPFAIL)
-			first_temp = one;
-		else
-			log_error("%s", one.msg);
-	}
-	if (first_perm.kind != E_OK && first_temp.kind != E_OK)
-		log_error("%s", first_temp.msg);
-	if (first_perm.kind != E_OK)
-		return keep_err(e, &first_perm);
-	if (first_temp.kind != E_OK)
-		return keep_err(e, &first_temp);
-	return 0;
-}
-
 /* The envelope as it goes on the wire: paths and their parameters. */
 struct envelope {
 	char *from, *from_params;
@@ -897,32 +879,100 @@ struct envelope {
 	size_t n;
 };
 
+/*
+ * The first refusal of its class becomes the outcome, reply code and
+ * enhanced status included (RFC 3463: the refined kind); with msg, in
+ * these words instead of its own.
+ */
 static int
-envelope_build(struct session *ss, const struct mailbox *sender,
+keep_refusal(struct err *e, const struct err *from, const char *msg)
+{
+	if (keep_err(e, from) < 0 && msg != NULL)
+		snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	return -1;
+}
+
+/*
+ * Recipient policy.  By default (--on-rcpt-reject abort) the message goes
+ * to everyone or no one: a permanent refusal of any recipient wins over
+ * temporary ones (retrying cannot help), and every refusal is reported on
+ * its own line.  With continue, the message goes to those accepted; the
+ * refusals stay in m->rcpt for the caller to report (session_partial),
+ * and when nobody is accepted the error only says so.  The kind of each
+ * refusal is the one its enhanced status code refines it to (err_refine).
+ */
+static int
+rcpt_replies(struct session *ss, struct session_msg *m,
+    const struct envelope *env, int pipelined, struct err *e)
+{
+	struct err first_perm, first_temp, one;
+	struct session_rcpt *r;
+	int cont = ss->o->rcpt_continue;
+	size_t i;
+
+	err_init(&first_perm);
+	err_init(&first_temp);
+	for (i = 0; i < m->nrcpt; i++) {
+		r = &m->rcpt[i];
+		phase(ss, RCPT_MS, "RCPT TO:<%s>", env->addrs[i]);
+		ss->stage = STAGE_RCPT;
+		if (!pipelined && (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase,
+		    env->params[i]) < 0 || smtp_flush(&ss->smtp, e) < 0))
+			return -1;
+		err_init(&one);
+		if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+			return -1;
+		if (check_reply(ss, 250, 1, &one) == 0) {
+			r->kind = E_OK;
+			m->naccepted++;
+			continue;
+		}
+		if (one.kind == E_PROTOCOL)
+			return err_set(e, one.kind, "%s", one.msg);
+		r->kind = one.kind;
+		smtp_reply_summary(&ss->reply, r->reply, sizeof(r->reply));
+		if (first_perm.kind == E_OK && one.kind != E_TEMPFAIL)
+			first_perm = one;
+		else if (first_temp.kind == E_OK && one.kind == E_TEMPFAIL)
+			first_temp = one;
+		else if (!cont)
+			log_error("%s", one.msg);
+	}
+	if (cont && (m->naccepted > 0 || m->nrcpt == 0))
+		return 0;
+	if (first_perm.kind != E_OK && first_temp.kind != E_OK && !cont)
+		log_error("%s", first_temp.msg);
+	if (first_perm.kind == E_OK && first_temp.kind == E_OK)
+		return 0;
+	return keep_refusal(e, first_perm.kind != E_OK ? &first_perm :
+	    &first_temp, cont ? "no recipient was accepted; the message was "
+	    "not sent" : NULL);
+}
+
+static int
+envelope_build(struct session *ss, const struct session_msg *m,
     struct envelope *env, struct err *e)
 {
-	const struct mailbox **rcpt;
 	struct buf b;
 	size_t i;
 	int bad;
 
 	memset(env, 0, sizeof(*env));
-	rcpt = recipients(ss->o, &env->n);
-	env->addrs = xcalloc(env->n, sizeof(*env->addrs));
-	env->params = xcalloc(env->n, sizeof(*env->params));
-	env->from = ss->intl ? addr_envelope_utf8(sender) :
-	    addr_envelope(sender);
+	env->n = m->nrcpt;
+	env->addrs = xcalloc(env->n ? env->n : 1, sizeof(*env->addrs));
+	env->params = xcalloc(env->n ? env->n : 1, sizeof(*env->params));
+	env->from = ss->intl ? addr_envelope_utf8(m->sender) :
+	    addr_envelope(m->sender);
 	buf_init(&b, SMTP_LINE_MAX / 2);
 	bad = mail_params(ss, &b);
 	env->from_params = buf_detach(&b);
 	for (i = 0; i < env->n; i++) {
-		env->addrs[i] = ss->intl ? addr_envelope_utf8(rcpt[i]) :
-		    addr_envelope(rcpt[i]);
+		env->addrs[i] = ss->intl ? addr_envelope_utf8(m->rcpt[i].mb) :
+		    addr_envelope(m->rcpt[i].mb);
 		buf_init(&b, SMTP_LINE_MAX / 2);
-		bad |= rcpt_params(ss, rcpt[i], &b);
+		bad |= rcpt_params(ss, m->rcpt[i].mb, &b);
 		env->params[i] = buf_detach(&b);
 	}
-	free(rcpt);
 	if (bad)
 		return err_set(e, E_SOFTWARE, "MAIL/RCPT parameters too long");
 	return 0;
@@ -949,15 +999,18 @@ envelope_free(struct envelope *env)
  * recipient never leaves a half-sent transaction behind.
  */
 static int
-envelope(struct session *ss, const struct mailbox *sender, struct err *e)
+envelope(struct session *ss, struct session_msg *m, struct err *e)
 {
 	struct envelope env;
 	int pipelined = (ss->smtp.caps.flags & CAP_PIPELINING) != 0, rc = -1;
 	size_t i;
 
-	if (envelope_build(ss, sender, &env, e) < 0)
+	m->naccepted = 0;
+	if (envelope_build(ss, m, &env, e) < 0)
 		goto out;
 	phase(ss, MAIL_MS, "MAIL FROM:<%s>", env.from);
+	/* From the first buffered command on, the stream is committed. */
+	ss->in_txn = 1;
 	if (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase, env.from_params) < 0)
 		goto out;
 	for (i = 0; pipelined && i < env.n; i++)
@@ -975,21 +1028,41 @@ envelope(struct session *ss, const struct mailbox *sender, struct err *e)
 				break;
 		goto out;
 	}
-	rc = rcpt_replies(ss, env.addrs, env.params, env.n, pipelined, e);
+	rc = rcpt_replies(ss, m, &env, pipelined, e);
 out:
 	envelope_free(&env);
 	return rc;
 }
 
+/*
+ * The server spoke (or hung up) while the message was still coming: a
+ * 421 before closing, or a broken server.  Its transaction state is then
+ * unknown, so the final dot stays unsent (RFC 5321 section 4.1.1.4: the
+ * reply belongs after the end of data) and this early reply is the
+ * verdict.  Returns -1 with the error, or 0 when nothing came.
+ */
+static int
+early_reply(struct session *ss, struct err *e)
+{
+	if (!conn_readable(ss->conn))
+		return 0;
+	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+		return -1;
+	if (ss->reply.code / 100 == 4 || ss->reply.code / 100 == 5)
+		return check_reply(ss, 250, 0, e);
+	e->smtp_code = ss->reply.code;
+	return err_set(e, E_PROTOCOL, "%s: the server replied %d before the "
+	    "end of the message", ss->phase, ss->reply.code);
+}
+
 /* DATA, the message itself, and the final dot (RFC 5321 section 4.1.1.4). */
 static int
-data(struct session *ss, struct msg *m, struct err *e)
+data(struct session *ss, struct session_msg *m, struct err *e)
 {
 	struct smtp_data d;
 	struct progress pr;
 	const char *p;
 	size_t n;
-	char summary[1024];
 
 	phase(ss, DATA_MS, "DATA");
 	ss->stage = STAGE_DATA;
@@ -1000,50 +1073,75 @@ data(struct session *ss, struct msg *m, struct err *e)
 	ss->no_quit = 1;
 	smtp_data_init(&d);
 	progress_start(&pr, ss->o->progress, ss->size ? ss->size :
-	    msg_size_floor(m));
+	    ss->size_floor);
 	for (;;) {
 		phase(ss, BLOCK_MS, "sending the message");
-		if (msg_read(m, &p, &n, e) < 0 ||
+		ss->stage = STAGE_DATA;
+		/* No final dot after a local error or a cancellation. */
+		if (deadline_check(ss->dl, e) < 0 ||
+		    m->read(m->ctx, &p, &n, e) < 0 ||
 		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0)) {
 			progress_end(&pr);
-			return -1;	/* no final dot: nothing is delivered */
+			return -1;
 		}
 		if (n == 0)
 			break;
 		progress_update(&pr, d.octets);
 	}
 	progress_end(&pr);
+	if (deadline_check(ss->dl, e) < 0 || early_reply(ss, e) < 0)
+		return -1;
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
 	ss->stage = STAGE_DATA;
 	report_size(ss->o->report, d.octets);
-	if (smtp_data_end(&ss->smtp, &d, e) < 0 || expect(ss, 250, 0, e) < 0)
+	if (smtp_data_end(&ss->smtp, &d, e) < 0)
+		return -1;
+	/*
+	 * The dot is out: a cancellation from now on only shortens the wait
+	 * for the verdict, so the caller learns whether the message went.
+	 */
+	m->dot_sent = 1;
+	deadline_shield(ss->dl);
+	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
 		return -1;
 	ss->no_quit = 0;
-	log_info("accepted: %s", smtp_reply_summary(&ss->reply, summary,
-	    sizeof(summary)));
+	ss->in_txn = 0;
+	if (check_reply(ss, 250, 0, e) < 0)
+		return -1;
+	smtp_reply_summary(&ss->reply, m->reply, sizeof(m->reply));
+	log_info("accepted: %s", m->reply);
 	return 0;
 }
 
 /*
- * QUIT and close; failures here no longer change the outcome.  After a
- * timeout the server is not answering: close at once instead of waiting
- * for a 221 that will not come.
+ * QUIT and close; failures here no longer change the outcome, but after
+ * a delivery they are worth a warning.  After a timeout the server is
+ * not answering: close at once instead of waiting for a 221 that will not
+ * come.  After a cancellation the whole of this gets one second.
  */
 static void
 finish(struct session *ss, const struct err *outcome)
 {
-	struct err ignored;
+	struct err qe;
+	char summary[1024];
 
 	if (!ss->connected)
 		return;
 	if (outcome->timed_out)
 		ss->no_quit = 1;
-	err_init(&ignored);
+	err_init(&qe);
 	deadline_cleanup(ss->dl, "QUIT", QUIT_MS);
-	if (!ss->no_quit && smtp_cmd(&ss->smtp, &ignored, "QUIT") == 0 &&
-	    smtp_flush(&ss->smtp, &ignored) == 0)
-		smtp_read_reply(&ss->smtp, &ss->reply, &ignored);
+	if (!ss->no_quit && smtp_cmd(&ss->smtp, &qe, "QUIT") == 0 &&
+	    smtp_flush(&ss->smtp, &qe) == 0 &&
+	    smtp_read_reply(&ss->smtp, &ss->reply, &qe) == 0 &&
+	    ss->reply.code != 221)
+		err_set(&qe, E_PROTOCOL, "QUIT: %s", smtp_reply_summary(
+		    &ss->reply, summary, sizeof(summary)));
+	/* RFC 5321 section 4.1.1.10: the 221 is the end; nothing is lost. */
+	if (qe.kind != E_OK && outcome->kind == E_OK)
+		log_warn("%s (after the message was accepted; ignored)",
+		    qe.msg);
 	conn_close(ss->conn);
 	ss->connected = 0;
 }
@@ -1070,47 +1168,264 @@ choose_helo(struct session *ss, const char *self_name, struct err *e)
 	return 0;
 }
 
+/*
+ * The stream is still in step with the server after this error: it was
+ * an ordinary refusal (a whole 4xx or 5xx reply, not 421, not inside
+ * DATA), or the pre-flight refused the message before MAIL, so the next
+ * message can follow (after RSET when MAIL went out).  Anything else
+ * (timeout, lost connection, garbage, 421, a local error mid-DATA)
+ * leaves it unusable.
+ */
+static int
+still_in_step(const struct session *ss, const struct err *e)
+{
+	if (!ss->connected || ss->no_quit || e->timed_out ||
+	    e->kind == E_PROTOCOL || deadline_cancelled(ss->dl))
+		return 0;
+	if (!ss->in_txn)
+		return 1;
+	return e->smtp_code >= 400 && e->smtp_code < 600 &&
+	    e->smtp_code != 421;
+}
+
+static struct session *
+session_new(const struct options *o, struct deadline *dl)
+{
+	struct session *ss;
+
+	ss = xcalloc(1, sizeof(*ss));
+	ss->o = o;
+	ss->dl = dl;
+	ss->conn = xmalloc(sizeof(*ss->conn));
+	smtp_reply_init(&ss->reply);
+	return ss;
+}
+
+/* The TLS context belongs to the credentials (creds.h), not to us. */
+static void
+session_free(struct session *ss)
+{
+	smtp_reply_release(&ss->reply);
+	free(ss->verify_name);
+	free(ss->tls_name);
+	free(ss->conn);
+	free(ss);
+}
+
+/* Resolve, connect, and TLS at once on the implicit-TLS port. */
+static int
+connect_and_tls(struct session *ss, const char *self_name, struct err *e)
+{
+	const struct options *o = ss->o;
+
+	if (resolve_and_connect(ss, e) < 0 ||
+	    choose_helo(ss, self_name, e) < 0)
+		return -1;
+	if ((o->tls == TLS_IMPLICIT || (o->tls == TLS_AUTO && o->port == 465))
+	    && start_tls(ss, e) < 0)
+		return -1;
+	return 0;
+}
+
+int
+session_open(struct session **out, const struct options *o,
+    const char *self_name, struct deadline *dl, struct err *e)
+{
+	struct session *ss;
+
+	ss = session_new(o, dl);
+	*out = ss;
+	if (connect_and_tls(ss, self_name, e) < 0 || greeting(ss, e) < 0 ||
+	    ehlo(ss, e) < 0 || negotiate_tls(ss, e) < 0 ||
+	    authenticate(ss, e) < 0) {
+		ss->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+session_send(struct session *ss, struct session_msg *m, struct err *e)
+{
+	m->naccepted = 0;
+	m->dot_sent = 0;
+	if (!session_usable(ss))
+		return err_set(e, E_SOFTWARE, "session not usable");
+	if (preflight(ss, m, e) < 0 || envelope(ss, m, e) < 0 ||
+	    data(ss, m, e) < 0) {
+		if (!still_in_step(ss, e))
+			ss->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+session_reset(struct session *ss, struct err *e)
+{
+	if (!session_usable(ss))
+		return err_set(e, E_TEMPFAIL, "RSET: not connected");
+	if (!ss->in_txn)
+		return 0;
+	phase(ss, MAIL_MS, "RSET");
+	if (smtp_cmd(&ss->smtp, e, "RSET") < 0 ||
+	    smtp_flush(&ss->smtp, e) < 0 || expect(ss, 250, 0, e) < 0) {
+		ss->broken = 1;
+		return -1;
+	}
+	ss->in_txn = 0;
+	return 0;
+}
+
+int
+session_usable(const struct session *ss)
+{
+	return ss->connected && !ss->broken && !ss->no_quit;
+}
+
+void
+session_close(struct session *ss, const struct err *outcome)
+{
+	if (ss == NULL)
+		return;
+	save_tls_session(ss);
+	finish(ss, outcome);
+	session_free(ss);
+}
+
+/* The kind of the first permanent refusal in m, else E_TEMPFAIL. */
+static enum err_kind
+first_refusal(const struct session_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpt; i++)
+		if (m->rcpt[i].kind != E_OK && m->rcpt[i].kind != E_TEMPFAIL)
+			return m->rcpt[i].kind;
+	return E_TEMPFAIL;
+}
+
+int
+session_partial(const struct session_msg *m, struct err *e)
+{
+	char *a, list[512];
+	size_t i, len = 0, nref = 0;
+	int perm = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < m->nrcpt; i++) {
+		if (m->rcpt[i].kind == E_OK)
+			continue;
+		a = addr_envelope(m->rcpt[i].mb);
+		log_error("RCPT TO:<%s>: %s", a, m->rcpt[i].reply);
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s<%s>", len ? ", " : "", a);
+		free(a);
+		perm |= m->rcpt[i].kind != E_TEMPFAIL;
+		nref++;
+	}
+	if (nref == 0)
+		return 0;
+	if (m->naccepted == 0)
+		return err_set(e, first_refusal(m), "no recipient was "
+		    "accepted; the message was not sent");
+	return err_set(e, E_NOUSER, "partial delivery: the message was "
+	    "accepted for %zu of %zu recipients, NOT for %s%s",
+	    m->naccepted, m->nrcpt, list, perm ? "" : " (refused for now; "
+	    "sending it again would duplicate it for the others)");
+}
+
+/* The message composer (msg.c) as a session_msg source. */
+struct compose {
+	const struct msg_spec *spec;
+	struct msg m;
+	int open;
+};
+
+/*
+ * Compose for this server: 8bit only with 8BITMIME (design.md section
+ * 3), UTF-8 header fields only in a SMTPUTF8 transaction (RFC 6532).
+ * The size floor counts text bodies before their line ends and any
+ * quoted-printable are added, so it is only a lower bound.
+ */
+static int
+compose_prepare(void *ctx, unsigned caps, int utf8,
+    struct session_content *sc, struct err *e)
+{
+	struct compose *c = ctx;
+	struct msg_spec s = *c->spec;
+
+	if (c->open)
+		msg_close(&c->m);
+	c->open = 0;
+	s.utf8_headers = utf8;
+	if (msg_open(&c->m, &s, (caps & CAP_8BITMIME) != 0, e) < 0)
+		return -1;
+	c->open = 1;
+	sc->eightbit = msg_is_8bit(&c->m);
+	sc->size_floor = msg_size_floor(&c->m);
+	sc->floor_exact = 0;
+	sc->enc = msg_enc_name(msg_body_encoding(&c->m));
+	return 0;
+}
+
+static int
+compose_size(void *ctx, unsigned long long *n, struct err *e)
+{
+	struct compose *c = ctx;
+
+	return msg_size(&c->m, n, e);
+}
+
+static int
+compose_read(void *ctx, const char **p, size_t *n, struct err *e)
+{
+	struct compose *c = ctx;
+
+	return msg_read(&c->m, p, n, e);
+}
+
 int
 session_run(const struct options *o, const struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, const char *self_name,
-    struct deadline *dl, struct err *e)
+    const struct mailbox *sender, const char *self_name, struct deadline *dl,
+    struct err *e)
 {
-	struct session ss;
-	struct msg m;
-	int rc = -1, composed = 0;
+	struct session *ss;
+	struct session_msg m;
+	struct compose c;
+	const struct mailbox **rcpt;
+	size_t n, i;
+	int rc = -1;
 
-	(void)body;	/* the message's parts are all in spec */
-	memset(&ss, 0, sizeof(ss));
-	ss.o = o;
-	ss.dl = dl;
-	ss.conn = xmalloc(sizeof(*ss.conn));
-	smtp_reply_init(&ss.reply);
-
-	if (resolve_and_connect(&ss, e) < 0 ||
-	    choose_helo(&ss, self_name, e) < 0)
-		goto out;
-	if ((o->tls == TLS_IMPLICIT || (o->tls == TLS_AUTO && o->port == 465))
-	    && start_tls(&ss, e) < 0)
-		goto out;
-	if (greeting(&ss, e) < 0 || ehlo(&ss, e) < 0 ||
-	    negotiate_tls(&ss, e) < 0 || authenticate(&ss, e) < 0)
-		goto out;
-	if (extensions(&ss, spec, sender, e) < 0 ||
-	    compose(&ss, spec, &m, e) < 0)
-		goto out;
-	composed = 1;
-	if (envelope(&ss, sender, e) < 0 || data(&ss, &m, e) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (composed)
-		msg_close(&m);
-	save_tls_session(&ss);
-	finish(&ss, e);
-	smtp_reply_release(&ss.reply);
-	free(ss.verify_name);
-	free(ss.tls_name);
-	free(ss.conn);
+	memset(&c, 0, sizeof(c));
+	c.spec = spec;
+	memset(&m, 0, sizeof(m));
+	m.sender = sender;
+	m.from = spec->from;
+	m.reply_to = spec->reply_to;
+	m.nreply_to = spec->nreply_to;
+	/* A whole message given with UTF-8 in its header (RFC 6532). */
+	m.head_utf8 = spec->raw != NULL && spec->raw->head_8bit;
+	m.prepare = compose_prepare;
+	m.size = compose_size;
+	m.read = compose_read;
+	m.ctx = &c;
+	rcpt = session_recipients(o, &n);
+	m.rcpt = xcalloc(n ? n : 1, sizeof(*m.rcpt));
+	m.nrcpt = n;
+	for (i = 0; i < n; i++)
+		m.rcpt[i].mb = rcpt[i];
+	if (session_open(&ss, o, self_name, dl, e) == 0 &&
+	    session_send(ss, &m, e) == 0)
+		rc = 0;
+	if (o->rcpt_continue && session_partial(&m, e) < 0)
+		rc = -1;
+	session_close(ss, e);
+	if (c.open)
+		msg_close(&c.m);
+	free(m.rcpt);
+	free(rcpt);
 	return rc;
 }
 
@@ -1176,32 +1491,19 @@ int
 session_serverinfo(const struct options *o, const char *self_name,
     struct deadline *dl, struct err *e)
 {
-	struct session ss;
+	struct session *ss;
 	struct buf out;
 	int rc = -1;
 
-	memset(&ss, 0, sizeof(ss));
-	ss.o = o;
-	ss.dl = dl;
-	ss.conn = xmalloc(sizeof(*ss.conn));
-	smtp_reply_init(&ss.reply);
+	ss = session_new(o, dl);
 	buf_init(&out, 1024 * 1024);
-	if (resolve_and_connect(&ss, e) < 0 ||
-	    choose_helo(&ss, self_name, e) < 0)
-		goto out;
-	if ((o->tls == TLS_IMPLICIT || (o->tls == TLS_AUTO && o->port == 465))
-	    && start_tls(&ss, e) < 0)
-		goto out;
-	rc = serverinfo_steps(&ss, &out, e);
-out:
+	if (connect_and_tls(ss, self_name, e) == 0)
+		rc = serverinfo_steps(ss, &out, e);
 	if (out.len > 0)
 		fwrite(out.data, 1, out.len, stdout);
 	fflush(stdout);
 	buf_release(&out);
-	finish(&ss, e);
-	smtp_reply_release(&ss.reply);
-	free(ss.verify_name);
-	free(ss.tls_name);
-	free(ss.conn);
+	finish(ss, e);
+	session_free(ss);
 	return rc;
 }

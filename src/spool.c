@@ -191,7 +191,8 @@ spool_capture(struct spool *sp, int fd, const char *what,
 	/* Regular files never block; pipes and terminals can stall. */
 	waits = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode);
 	for (;;) {
-		if (waits && deadline_wait(fd, POLLIN, dl, e) < 0)
+		if (deadline_check(dl, e) < 0 ||
+		    (waits && deadline_wait(fd, POLLIN, dl, e) < 0))
 			goto out;
 		r = read(fd, chunk, SPOOL_CHUNK);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))

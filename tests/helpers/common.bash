@@ -21,6 +21,8 @@
 #                  offers STARTTLS.  Sets $PORT, $TRANSCRIPT and $DATADIR.
 #   stop_servers   kill every server this test started (run by teardown)
 #   smtpsend ARGS...  the binary (wrapped in valgrind when VALGRIND=1)
+#   smtpsend_bg OUT ARGS...  the same in the background ($BG_PID), output
+#                  in OUT.out / OUT.err; bg_wait collects $status
 #   sendto ARGS... run smtpsend against 127.0.0.1:$PORT with --timeout
 #                  ${TIMEOUT:-10}
 #   to_crlf FILE   turn an LF-only file into CRLF (for --print output)
@@ -35,6 +37,13 @@
 #   closed_port    print a loopback TCP port nobody listens on
 #   now            seconds since the epoch, with fractions
 #   assert_elapsed_below START LIMIT
+#   start_segproxy PORT  relay to the server on PORT, its bytes cut into
+#                  1-octet TCP segments (segproxy.py); sets $PORT to the relay
+#   queued DIR     print the names of the queued messages in DIR (*.eml)
+#   count_queued DIR   how many there are
+#   assert_no_partial DIR  no temporary (.tmp-*) file left in DIR
+#   $FAULTSHIM     the LD_PRELOAD fault injector (faultshim.c); prefix a
+#                  command with shim_env ... to use it, see faultshim.c
 #
 # Suites that need their own setup()/teardown() must call common_setup /
 # common_teardown from them.
@@ -53,6 +62,7 @@ fi
 HELPERS=$(cd "$BATS_TEST_DIRNAME/helpers" && pwd)
 SCRIPTS=$(cd "$BATS_TEST_DIRNAME/scripts" && pwd)
 SMTPSEND=${SMTPSEND:-$BATS_TEST_DIRNAME/../smtpsend}
+FAULTSHIM=${FAULTSHIM:-$BATS_TEST_DIRNAME/helpers/faultshim.so}
 case $SMTPSEND in
 /*) ;;
 *) SMTPSEND=$(cd "$(dirname "$SMTPSEND")" && pwd)/$(basename "$SMTPSEND") ;;
@@ -188,6 +198,32 @@ smtpsend() {
 	fi
 }
 
+# smtpsend_bg OUT ARGS... (stdin: body): start smtpsend in the background,
+# stdout to OUT.out and stderr to OUT.err.  BG_PID is the process itself
+# (valgrind's, which is the same process, under VALGRIND=1), so a signal
+# sent there reaches smtpsend.  bg_wait sets $status to its exit status.
+smtpsend_bg() {
+	local out=$1
+	shift
+	# <&0: a background job would otherwise read /dev/null.
+	(
+		if [ "${VALGRIND:-}" = 1 ]; then
+			exec valgrind -q --error-exitcode=99 --leak-check=full \
+				--errors-for-leak-kinds=definite \
+				--run-libc-freeres=no \
+				--suppressions="$HELPERS/valgrind.supp" \
+				"$SMTPSEND" "$@"
+		fi
+		exec "$SMTPSEND" "$@"
+	) <&0 >"$out.out" 2>"$out.err" 3>&- &
+	BG_PID=$!
+}
+
+bg_wait() {
+	status=0
+	wait "$BG_PID" || status=$?
+}
+
 sendto() {
 	smtpsend --host 127.0.0.1 --port "$PORT" --timeout "${TIMEOUT:-10}" "$@"
 }
@@ -315,4 +351,45 @@ refute_secret() {
 $(cat "$1")"
 		fi
 	done < <(secret_forms "$2")
+}
+
+start_segproxy() {
+	local upstream=$1 dir
+	dir=$(mktemp -d "$T/segproxy.XXXXXX")
+	"$PY" "$HELPERS/segproxy.py" --upstream "$upstream" \
+		--port-file "$dir/port" </dev/null >"$dir/log" 2>&1 3>&- &
+	local pid=$!
+	SERVER_PIDS+=("$pid")
+	if ! wait_for_file "$dir/port" 5 "$pid"; then
+		fail "segproxy did not start: $(cat "$dir/log")"
+	fi
+	PORT=$(cat "$dir/port")
+}
+
+queued() {
+	find "$1" -maxdepth 1 -name '*.eml' ! -name '.*' -printf '%f\n' 2>/dev/null | sort
+}
+
+count_queued() {
+	queued "$1" | wc -l
+}
+
+assert_no_partial() {
+	local left
+	left=$(find "$1" -maxdepth 1 -name '.tmp-*' 2>/dev/null)
+	[ -z "$left" ] || fail "temporary files left in $1: $left"
+}
+
+# shim_env VAR=VALUE... -- the environment for the fault injector; use as
+#     shim_env FAULTSHIM_PATH=$T/q FAULTSHIM_WRITE_LIMIT=100
+#     run smtpsend ...
+# (exports them for the rest of the test).
+shim_env() {
+	[ -f "$FAULTSHIM" ] || skip "no $FAULTSHIM (run make check)"
+	export LD_PRELOAD=$FAULTSHIM
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+	local kv
+	for kv in "$@"; do
+		export "${kv?}"
+	done
 }

@@ -17,7 +17,9 @@ that behaviour.  A SELECTOR names the point of the session a directive hits:
 
 VERB is one of GREETING, EHLO, HELO, MAIL, RCPT, DATA, DOT (the reply to the
 final "." of the message data), QUIT, STARTTLS, RSET, NOOP, AUTH, VRFY, or any
-other command word.  When several directives hit the same point the most
+other command word.  Two more name points that are not commands: TLS (the TLS
+handshake, implicit or after STARTTLS) and BODY (the message content, hit once
+its first line has arrived).  When several directives hit the same point the most
 specific wins (#N@C, then #N, then @C, then the bare verb); among equals the
 last one in the script wins.
 
@@ -51,6 +53,20 @@ Directives:
     DELAY SEL SECONDS          wait before answering (combines with the above)
     DRIP [MS]                  send every reply one octet at a time, MS
                                milliseconds apart (default 50)
+    SPLIT SEL [MS]             send that reply one octet per TCP segment, MS
+                               milliseconds apart (default 1)
+    RCVBUF OCTETS              a small, fixed socket receive buffer, so that
+                               a client's writes stall soon when the server
+                               stops reading (SILENT BODY, DELAY BODY)
+
+At the TLS point, CLOSE hangs up instead of the handshake, SILENT never starts
+it, and REPLY, GARBAGE and LONGLINE send their (clear-text) line instead of the
+handshake; then the server only reads until the client goes.  At the BODY
+point, CLOSE hangs up in the middle of the message, SILENT stops reading it
+(so the client's writes stall once the socket buffers are full; the server
+hangs up after 60 s), DELAY pauses reading it, and REPLY, GARBAGE and LONGLINE
+send their line while the message is still coming: an early reply that stands
+for the answer to the final dot (a 421 also hangs up at once).
     INJECT_AFTER_STARTTLS TEXT send TEXT in the same write as the 220 reply to
                                STARTTLS, before the TLS handshake (escapes as
                                for REPLY; default "250 injected\r\n")
@@ -198,7 +214,9 @@ class Script:
         self.hostname = "fake.test"
         self.actions = []   # (verb, nth, conn, order, action tuple)
         self.delays = []    # (verb, nth, conn, order, seconds)
+        self.splits = []    # (verb, nth, conn, order, seconds)
         self.drip = None
+        self.rcvbuf = None
         self.inject = None
         self.implicit_tls = False
 
@@ -250,6 +268,12 @@ class Script:
         elif word == "DELAY":
             verb, nth, conn, text = sel_and_text(True)
             self.delays.append((verb, nth, conn, order, float(text)))
+        elif word == "SPLIT":
+            verb, nth, conn, text = sel_and_text(False)
+            ms = float(text) if text.strip() else 1.0
+            self.splits.append((verb, nth, conn, order, ms / 1000.0))
+        elif word == "RCVBUF":
+            self.rcvbuf = int(rest)
         elif word == "DRIP":
             self.drip = (float(rest) if rest.strip() else 50.0) / 1000.0
         elif word == "INJECT_AFTER_STARTTLS":
@@ -280,6 +304,9 @@ class Script:
 
     def delay(self, verb, nth, conn):
         return self._best(self.delays, verb, nth, conn) or 0.0
+
+    def split(self, verb, nth, conn):
+        return self._best(self.splits, verb, nth, conn)
 
 
 class Transcript:
@@ -356,7 +383,7 @@ class Session:
             self.log("!BARE_CR ", where)
         return body
 
-    def send(self, data):
+    def send(self, data, split=None):
         for l in data.split(b"\n"):
             if l:
                 l = l[:-1] if l.endswith(b"\r") else l
@@ -364,11 +391,12 @@ class Session:
                     self.log("S: ", show(l[:60]) + "... (%d octets)" % len(l))
                 else:
                     self.log("S: ", show(l))
+        gap = split if split is not None else self.script.drip
         try:
-            if self.script.drip:
+            if gap is not None:
                 for i in range(len(data)):
                     self.sock.sendall(data[i:i + 1])
-                    time.sleep(self.script.drip)
+                    time.sleep(gap)
             else:
                 self.sock.sendall(data)
         except (ConnectionError, ssl.SSLError, OSError) as e:
@@ -424,7 +452,7 @@ class Session:
             elif kind == "longline":
                 code = (default or self.default_reply(verb, arg))[:3]
                 reply = code + b" " + b"x" * max(0, val - 4) + b"\r\n"
-        self.send(reply)
+        self.send(reply, self.script.split(verb, nth, self.connno))
         return reply
 
     # ---- the session ----------------------------------------------------------
@@ -533,10 +561,41 @@ class Session:
             return
         # fall through: a SILENT reply; run() keeps logging what comes in
 
+    def body_fault(self):
+        """Apply a BODY directive once the first message line is in.
+        Return the early reply sent, or None."""
+        nth = self.counts.get("BODY", 0) + 1
+        self.counts["BODY"] = nth
+        act = self.script.action("BODY", nth, self.connno)
+        wait = self.script.delay("BODY", nth, self.connno)
+        if wait:
+            self.log("* ", "pauses reading the message for %g s" % wait)
+            time.sleep(wait)
+        if act is None:
+            return None
+        kind, val = act
+        if kind == "close":
+            self.hangup("CLOSE BODY")
+        if kind == "silent":
+            self.log("* ", "stops reading the message (SILENT BODY)")
+            time.sleep(60)
+            self.hangup("SILENT BODY")
+        if kind == "reply":
+            reply = val
+        elif kind == "garbage":
+            reply = b"hello there, this is not SMTP\r\n"
+        else:
+            reply = b"250 " + b"x" * max(0, val - 4) + b"\r\n"
+        self.send(reply, self.script.split("BODY", nth, self.connno))
+        if reply.startswith(b"421"):
+            self.hangup("421 during the message")
+        return reply
+
     def data(self):
         """Read message content up to the lone dot, then answer DOT."""
         body = []
         n = 0
+        early = None
         while True:
             raw = self.readline()
             n += 1
@@ -546,6 +605,13 @@ class Session:
                 break
             self.log("D: ", show(line))
             body.append(raw[1:] if raw.startswith(b".") else raw)
+            if n == 1:
+                early = self.body_fault()
+        if early is not None:
+            # The early reply was the answer; nothing is stored.
+            self.mail = False
+            self.rcpts = 0
+            return
         content = b"".join(body)
         nth = self.counts.get("DOT", 0) + 1
         act = self.script.action("DOT", nth, self.connno)
@@ -558,7 +624,36 @@ class Session:
         if r is not None and r.startswith(b"421"):
             self.hangup("421 after DOT")
 
+    def tls_fault(self):
+        """Apply a TLS directive instead of the handshake, if any."""
+        nth = self.counts.get("TLS", 0) + 1
+        self.counts["TLS"] = nth
+        act = self.script.action("TLS", nth, self.connno)
+        if act is None:
+            return
+        kind, val = act
+        if kind == "close":
+            self.hangup("CLOSE TLS")
+        if kind == "reply":
+            self.send(val, self.script.split("TLS", nth, self.connno))
+        elif kind == "garbage":
+            self.send(b"hello there, this is not TLS\r\n")
+        elif kind == "longline":
+            self.send(b"x" * val + b"\r\n")
+        else:
+            self.log("* ", "never starts the TLS handshake (SILENT TLS)")
+        while True:     # read the client's handshake bytes until it goes
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionError, OSError):
+                chunk = b""
+            if not chunk:
+                self.log("* ", "EOF from client")
+                raise Hangup()
+            self.log("* ", "%d octets of TLS from the client" % len(chunk))
+
     def start_tls(self):
+        self.tls_fault()
         if self.srv.ctx is None:
             self.log("* ", "TLS requested but no --cert/--key given")
             raise Hangup()
@@ -643,6 +738,9 @@ class Server:
         family = socket.AF_INET6 if ":" in self.args.host else socket.AF_INET
         ls = socket.socket(family, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.script.rcvbuf:    # inherited by accepted sockets
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                          self.script.rcvbuf)
         ls.bind((self.args.host, 0))
         ls.listen(8)
         port = ls.getsockname()[1]
@@ -655,6 +753,9 @@ class Server:
             sock, peer = ls.accept()
             connno += 1
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.script.rcvbuf:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                self.script.rcvbuf)
             self.transcript.log("* ", "CONNECT %d from %s" % (connno, peer[0]))
             sess = Session(self, sock, connno)
             try:

@@ -312,3 +312,39 @@ $(sed -e '/^\r\{0,1\}$/q' "$1")"
 	done
 	assert_clean_maillog
 }
+
+@test "postfix: a MIME message and a -t message queued while it was unreachable, then flushed over STARTTLS" {
+	printf '<p>queued <img src="cid:logo.png"></p>\n' >"$T/page.html"
+	head -c 3000 /dev/urandom >"$T/logo.png"
+	head -c 150000 /dev/urandom >"$T/data.bin"
+	run smtpsend --host 127.0.0.1 --port "$(closed_port)" --timeout 5 \
+		--queue-on-failure "$T/q" -f sender@example.com -s 'queued ✓' \
+		--html "$T/page.html" --inline "$T/logo.png" -a "$T/data.bin" \
+		queued-mime@example.com <<<"Grüße from the queue"
+	assert_success
+	printf 'From: sender@example.com\nTo: queued-to@example.com\nBcc: queued-bcc@example.com\nSubject: queued whole message\n\n.dot line\nbody\n' |
+		smtpsend --host 127.0.0.1 --port "$(closed_port)" --timeout 5 \
+			--queue-on-failure "$T/q" -t 2>/dev/null
+	assert_equal "$(count_queued "$T/q")" 2
+	run pf_send --tls starttls --cafile "$PF_CAFILE" --flush "$T/q"
+	assert_success
+	assert_equal "$(count_queued "$T/q")" 0
+	msg=$(delivered queued-mime@example.com)
+	assert_received_tls "$msg"
+	run check_msg "$msg" --expect-header 'Subject=queued ✓'
+	assert_success
+	run python "$HELPERS/mimeparts.py" "$msg"
+	assert_line 'tree multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/octet-stream)'
+	local f sum
+	for f in "$T/logo.png" "$T/data.bin" "$T/page.html"; do
+		sum=$(sha256sum <"$f" | cut -d' ' -f1)
+		assert_output --partial "$sum"
+	done
+	for rcpt in queued-to@example.com queued-bcc@example.com; do
+		msg=$(delivered "$rcpt")
+		run check_msg "$msg" --no-header Bcc --expect-header 'Subject=queued whole message' \
+			--expect-body $'.dot line\nbody\n'
+		assert_success
+	done
+	assert_clean_maillog
+}

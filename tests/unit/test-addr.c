@@ -70,6 +70,15 @@ test_refusals(void)
 	CHECK(parse("<>", 0, &mb) == E_DATA);
 	CHECK(parse("\xff@b.c", 0, &mb) == E_DATA);
 	CHECK(parse("Name <a@b.c>", ADDR_NO_NAME, &mb) == E_DATA);
+	/* Found by fuzzing (tests/fuzz/corpus/addr/regress-*). */
+	CHECK(parse("\"a\tb\"@example.com", 0, &mb) == E_DATA);
+	CHECK(parse("\"a\\\tb\"@example.com", 0, &mb) == E_DATA);
+	CHECK(parse("\"a\\\"b\"@example.com", 0, &mb) == 0);
+	mailbox_release(&mb);
+	CHECK(parse("a@[19\xe2\x90\x9d" "2]", 0, &mb) == E_DATA);
+	CHECK(parse("a@[192.0.2.1\t]", 0, &mb) == E_DATA);
+	CHECK(parse("a@[192.0.2.1]", 0, &mb) == 0);
+	mailbox_release(&mb);
 }
 
 static void
