@@ -169,7 +169,8 @@ envelope_of() {
 	assert_success
 	assert_output ''
 	[ "$(printf '%s\n' "$stderr" | wc -l)" = 1 ] || fail "more than one line: $stderr"
-	[[ $stderr == smtpsend:*'Connection refused; queued as '"$T/q/"*'.eml for a later --flush' ]] ||
+	# The refusal (with its hint on what to check), then where it went.
+	[[ $stderr == smtpsend:*'Connection refused'*'; queued as '"$T/q/"*'.eml for a later --flush' ]] ||
 		fail "stderr: $stderr"
 	assert_equal "$(count_queued "$T/q")" 1
 	assert_no_partial "$T/q"
