@@ -29,7 +29,7 @@ enum {
 	OPT_TLS_PRIORITY, OPT_TLS_SESSION_CACHE, OPT_SERVERINFO,
 	/* SMTP extensions */
 	OPT_DSN_NOTIFY, OPT_DSN_RET, OPT_ENVID, OPT_DSN_REQUIRED,
-	OPT_REQUIRE_TLS,
+	OPT_REQUIRE_TLS, OPT_NO_CHUNKING,
 	/* delivery (issue 6) */
 	OPT_PICKUP_DIR, OPT_QUEUE_ON_FAILURE, OPT_FLUSH, OPT_MAX_AGE,
 	OPT_ON_RCPT_REJECT
@@ -85,6 +85,7 @@ static const struct option longopts[] = {
 	{ "dsn-ret", required_argument, NULL, OPT_DSN_RET },
 	{ "envid", required_argument, NULL, OPT_ENVID },
 	{ "dsn-required", no_argument, NULL, OPT_DSN_REQUIRED },
+	{ "no-chunking", no_argument, NULL, OPT_NO_CHUNKING },
 	{ "require-tls", no_argument, NULL, OPT_REQUIRE_TLS },
 	{ NULL, 0, NULL, 0 }
 };
@@ -152,6 +153,7 @@ cli_usage(void)
 "      --envid ID          envelope identifier for notifications\n"
 "      --dsn-required      fail (69) when the server has no DSN\n"
 "      --require-tls       REQUIRETLS: TLS on every hop, or no delivery\n"
+"      --no-chunking       send with DATA even when the server offers BDAT\n"
 "Delivery:\n"
 "      --pickup-dir DIR    write the message into DIR instead of sending it\n"
 "      --queue-on-failure DIR  on a temporary failure keep it in DIR, exit 0\n"
@@ -526,6 +528,9 @@ one_option(int c, const char *arg, struct options *o, struct err *e)
 	case OPT_ENVID:
 		o->envid = arg;
 		return check_envid(arg, e);
+	case OPT_NO_CHUNKING:
+		o->no_chunking = 1;
+		return 0;
 	case OPT_DSN_REQUIRED:
 		o->dsn_required = 1;
 		return 0;
