@@ -51,7 +51,7 @@ UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
-	check-banned demo bench install uninstall install-sendmail clean \
+	check-banned demo bench bench-small install uninstall install-sendmail clean \
 	configure lint-man fuzz fuzz-run check-fuzz-replay
 
 all: smtpsend
@@ -152,7 +152,13 @@ lint-man:
 demo: all
 	@sh tests/demo.sh
 
+# Every benchmark of bench/README (about ten minutes; needs root and
+# `.ci/deps.sh --bench`).  bench-small: the quick one-message comparison
+# against aiosmtpd.
 bench: all
+	@bash bench/all.sh
+
+bench-small: all
 	@bash bench/run.sh
 
 install: all

@@ -17,7 +17,7 @@
 #   test also  iproute2 (a private network namespace for the "no AUTH in
 #              clear to a remote host" test)
 #   fuzz       clang with its libFuzzer runtime, for `make fuzz`
-#   --bench    also curl, msmtp and time, which `make bench` compares against
+#   --bench    also curl, msmtp, time, valgrind and bc for `make bench`
 #   --valgrind also valgrind, for `make check VALGRIND=1`
 set -eu
 
@@ -25,7 +25,7 @@ build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
 test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2"
 interop="postfix dovecot-core"
 fuzz="clang libclang-rt-14-dev"
-bench="curl msmtp time"
+bench="curl msmtp time valgrind bc"
 
 want="$build $test $interop $fuzz"
 for arg in "$@"; do
