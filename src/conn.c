@@ -1,5 +1,7 @@
 /* Buffered connection I/O with a swappable transport: see conn.h. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -129,11 +131,22 @@ conn_readable(struct conn *c)
 	return r != TLS_WANT_READ && r != TLS_WANT_WRITE;
 }
 
-/* Wait for the direction a transport call asked for. */
+/*
+ * Wait for the direction a transport call asked for.  Before waiting to
+ * read, ask for immediate ACKs: a server whose socket still uses Nagle's
+ * algorithm (Postfix) holds its reply back until its previous segment
+ * -- typically the TLS 1.3 session ticket sent right after the handshake
+ * -- is acknowledged, and a delayed ACK would make that a 40 ms stall.
+ */
 static int
 conn_wait(struct conn *c, ssize_t want, struct err *e)
 {
 	short ev = want == TLS_WANT_WRITE ? POLLOUT : POLLIN;
+	int one = 1;
+
+	if (ev == POLLIN)
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+		    sizeof(one));
 
 	return deadline_wait(c->fd, ev, c->dl, e) < 0 ? -1 : 0;
 }
