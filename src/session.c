@@ -55,6 +55,8 @@ struct session {
 	int broken;		/* the stream cannot carry another command */
 	int in_txn;		/* MAIL sent, transaction not finished */
 	int data_pending;	/* a pipelined DATA awaits its reply */
+	int last_message;	/* no transaction follows this one */
+	int quit_sent;		/* QUIT went out behind the message */
 	int dsn_warned;		/* "no DSN here" was said on this connection */
 	/* The current transaction, as the pre-flight decided it. */
 	int intl;		/* it uses SMTPUTF8 */
@@ -1007,6 +1009,23 @@ verdict(struct session *ss, struct session_msg *m, struct err *e)
 }
 
 /*
+ * A single-message run ends with QUIT whatever the verdict: with
+ * PIPELINING it leaves in the same write as the end of the message
+ * (RFC 2920 section 3.1 allows QUIT last in a group), saving a round
+ * trip.  The verdict is still read first, and then the 221.
+ */
+static int
+quit_behind(struct session *ss, struct err *e)
+{
+	if (!ss->last_message || !(ss->smtp.caps.flags & CAP_PIPELINING))
+		return 0;
+	if (smtp_cmd(&ss->smtp, e, "QUIT") < 0)
+		return -1;
+	ss->quit_sent = 1;
+	return 0;
+}
+
+/*
  * The rest of the message in BDAT chunks, the last one marked LAST.
  * Chunks leave back to back when the server pipelines; their replies are
  * read as they arrive, so a refusal stops the upload early.  Without
@@ -1026,6 +1045,7 @@ bdat_rest(struct session *ss, struct session_msg *m, struct body_out *b,
 			return -1;
 		last = b->eof;
 		if (smtp_chunk_queue(&ss->smtp, &b->ck, last, e) < 0 ||
+		    (last && quit_behind(ss, e) < 0) ||
 		    smtp_flush(&ss->smtp, e) < 0)
 			return -1;
 		b->outstanding++;
@@ -1093,7 +1113,8 @@ data_text(struct session *ss, struct session_msg *m, struct err *e)
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
 	ss->stage = STAGE_DATA;
-	if (smtp_data_end(&ss->smtp, &d, e) < 0)
+	if (smtp_data_finish(&ss->smtp, &d, e) < 0 || quit_behind(ss, e) < 0 ||
+	    smtp_flush(&ss->smtp, e) < 0)
 		return -1;
 	/*
 	 * The dot is out: a cancellation from now on only shortens the wait
@@ -1160,6 +1181,8 @@ transaction(struct session *ss, struct session_msg *m, struct err *e)
 	if (pipelined) {
 		if (b.bdat ? smtp_chunk_queue(&ss->smtp, &b.ck, last, e) :
 		    smtp_cmd(&ss->smtp, e, "DATA"))
+			goto out;
+		if (last && quit_behind(ss, e) < 0)
 			goto out;
 		/*
 		 * Until DATA's reply is read the server may be taking text:
@@ -1269,8 +1292,9 @@ finish(struct session *ss, const struct err *outcome)
 		ss->no_quit = 1;
 	err_init(&qe);
 	deadline_cleanup(ss->dl, "QUIT", QUIT_MS);
-	if (!ss->no_quit && smtp_cmd(&ss->smtp, &qe, "QUIT") == 0 &&
-	    smtp_flush(&ss->smtp, &qe) == 0 &&
+	if (!ss->no_quit && (ss->quit_sent ||
+	    (smtp_cmd(&ss->smtp, &qe, "QUIT") == 0 &&
+	    smtp_flush(&ss->smtp, &qe) == 0)) &&
 	    smtp_read_reply(&ss->smtp, &ss->reply, &qe) == 0 &&
 	    ss->reply.code != 221)
 		err_set(&qe, E_PROTOCOL, "QUIT: %s", smtp_reply_summary(
@@ -1414,6 +1438,12 @@ session_reset(struct session *ss, struct err *e)
 	return 0;
 }
 
+void
+session_last(struct session *ss)
+{
+	ss->last_message = 1;
+}
+
 int
 session_usable(const struct session *ss)
 {
@@ -1551,9 +1581,11 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	m.nrcpt = n;
 	for (i = 0; i < n; i++)
 		m.rcpt[i].mb = rcpt[i];
-	if (session_open(&ss, o, self_name, dl, e) == 0 &&
-	    session_send(ss, &m, e) == 0)
-		rc = 0;
+	if (session_open(&ss, o, self_name, dl, e) == 0) {
+		session_last(ss);
+		if (session_send(ss, &m, e) == 0)
+			rc = 0;
+	}
 	if (o->rcpt_continue && session_partial(&m, e) < 0)
 		rc = -1;
 	session_close(ss, e);

@@ -406,13 +406,19 @@ smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
 }
 
 int
-smtp_data_end(struct smtp *s, struct smtp_data *d, struct err *e)
+smtp_data_finish(struct smtp *s, struct smtp_data *d, struct err *e)
 {
 	if ((d->pending_cr || !d->at_bol) && end_line(s, d, e) < 0)
 		return -1;
 	d->pending_cr = 0;
 	log_proto("-->", ".", 1);
-	if (conn_write(s->conn, ".\r\n", 3, e) < 0)
+	return conn_write(s->conn, ".\r\n", 3, e);
+}
+
+int
+smtp_data_end(struct smtp *s, struct smtp_data *d, struct err *e)
+{
+	if (smtp_data_finish(s, d, e) < 0)
 		return -1;
 	return conn_flush(s->conn, e);
 }

@@ -118,6 +118,8 @@ int smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
     size_t n, struct err *e);
 /* Finish the last line, send "." and flush. */
 int smtp_data_end(struct smtp *s, struct smtp_data *d, struct err *e);
+/* The same without the flush, so that a command may follow in the write. */
+int smtp_data_finish(struct smtp *s, struct smtp_data *d, struct err *e);
 
 
 /*

@@ -121,7 +121,7 @@ EOF
 
 # -------------------------------------------------------------- CHUNKING
 
-@test "CHUNKING, one recipient: MAIL, RCPT and 'BDAT n LAST' with the message in one write" {
+@test "CHUNKING, one recipient: MAIL, RCPT, 'BDAT n LAST' with the message, and QUIT in one write" {
 	start_fake - <<'EOF'
 SHOWREADS
 CAPA PIPELINING 8BITMIME CHUNKING SIZE ENHANCEDSTATUSCODES
@@ -131,7 +131,7 @@ EOF
 	assert_success
 	wait_transcript '^C: QUIT$'
 	run groups
-	assert_line --index 1 --regexp '^MAIL RCPT BDAT\([0-9]+,LAST\)$'
+	assert_line --index 1 --regexp '^MAIL RCPT BDAT\([0-9]+,LAST\) QUIT$'
 	refute_transcript '^C: DATA'
 	assert_clean_transcript
 	# No dot-stuffing with BDAT: the lines arrive as they are, and the
@@ -155,7 +155,7 @@ EOF
 	wait_transcript '^C: QUIT$'
 	run groups
 	assert_line --index 1 --regexp '^MAIL RCPT RCPT BDAT\([0-9]+\)$'
-	assert_line --index 2 'BDAT(0,LAST)'
+	assert_line --index 2 'BDAT(0,LAST) QUIT'
 	[ "$(stored)" = 1 ]
 	grep -q '^two' "$DATADIR/msg-1.eml"
 }
@@ -355,5 +355,35 @@ EOF
 	assert_line --index 2 "MAIL RCPT DATA"
 	assert_line --index 3 QUIT
 	[ "$(stored)" = 2 ]
+	assert_clean_transcript
+}
+
+@test "PIPELINING: QUIT leaves with the final dot of a single message; the verdict is still read first" {
+	start_fake - <<'EOF'
+SHOWREADS
+CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES
+REPLY DOT 554 5.7.1 refused by policy
+EOF
+	send -s p a@example.com <<<'quit behind'
+	assert_equal "$status" 69
+	[[ $stderr == *'554 5.7.1 refused by policy'* ]] || fail "stderr: $stderr"
+	wait_transcript '^S: 221 '
+	# The message lines, the dot and QUIT came in one read.
+	run awk '/^\* read /{n++} /^C: QUIT$/{print n} /^D: quit behind$/{print n}' "$TRANSCRIPT"
+	assert_equal "${lines[0]}" "${lines[1]}"
+	assert_clean_transcript
+}
+
+@test "without PIPELINING, QUIT waits for the verdict" {
+	start_fake - <<'EOF'
+SHOWREADS
+CAPA 8BITMIME ENHANCEDSTATUSCODES
+EOF
+	send -s p a@example.com <<<'quit after'
+	assert_success
+	wait_transcript '^S: 221 '
+	run groups
+	assert_line --index 3 DATA
+	assert_line --index 4 QUIT
 	assert_clean_transcript
 }

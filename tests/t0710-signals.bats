@@ -138,7 +138,9 @@ EOF
 }
 
 @test "a second signal ends the process at once, even while it says QUIT" {
+	# Without PIPELINING, so that no DATA is in flight and QUIT is said.
 	start_fake - <<'EOF'
+CAPA 8BITMIME ENHANCEDSTATUSCODES
 SILENT RCPT
 EOF
 	start bob@example.com <<<"x"
