@@ -12,17 +12,22 @@ CFLAGS    ?= -O2 -g
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+SBINDIR   ?= /usr/sbin
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 PKG_CONFIG ?= pkg-config
 BATS      ?= bats
 
 -include config.mak.autogen
 -include config.mak
 
-DEPS := gnutls libgsasl libidn2
+DEPS := gnutls libgsasl libidn2 libmagic
 DEPS_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(DEPS))
 DEPS_LIBS   ?= $(shell $(PKG_CONFIG) --libs $(DEPS))
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSMTPSEND_VERSION='"$(VERSION)"' \
+	     -DSMTPSEND_SYSCONF='"$(SYSCONFDIR)/smtpsend.conf"' \
 	     $(DEPS_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
 
@@ -41,18 +46,30 @@ SRCS = src/main.c src/cli.c src/session.c src/smtp.c src/sasl.c src/msg.c \
        src/encode.c src/addr.c src/spool.c src/conn.c src/tls.c src/net.c \
        src/deadline.c src/buf.c src/err.c src/log.c src/xmalloc.c \
        src/creds.c src/secret.c src/netrc.c src/tlscache.c \
-       src/queue.c src/deliver.c src/flush.c
+       src/config.c src/aliases.c src/report.c \
+       src/progress.c src/rewrite.c
+# MIME composition: parts, media types, whole-message input, charsets.
+SRCS += src/msgread.c src/attach.c src/mimetype.c src/rawmsg.c src/charset.c
+# Reliability: queue files, one delivery over an open session, flushing.
+SRCS += src/queue.c src/deliver.c src/flush.c
 OBJS = $(SRCS:.c=.o)
 
 UNIT_TESTS = tests/unit/test-encode tests/unit/test-smtp tests/unit/test-addr \
-	     tests/unit/test-ext
+	     tests/unit/test-ext tests/unit/test-msg
+# Programs the Bats suites run (servers for what Python cannot do).
+TEST_HELPERS = tests/helpers/tlsrelay
+
 FAULTSHIM = tests/helpers/faultshim.so
 UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
-	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o
+	       src/buf.o src/err.o src/log.o src/xmalloc.o src/deadline.o \
+	       src/msg.o src/msgread.o src/attach.o src/mimetype.o \
+	       src/rawmsg.o src/spool.o
+UNIT_TESTS += tests/unit/test-rewrite
+UNIT_LIBOBJS += src/aliases.o src/rewrite.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
-	check-banned demo bench bench-small install uninstall install-sendmail clean \
-	configure lint-man fuzz fuzz-run check-fuzz-replay
+	check-banned demo bench bench-small bench-attach install uninstall \
+	install-sendmail clean configure lint-man fuzz fuzz-run check-fuzz-replay
 
 all: smtpsend
 
@@ -79,7 +96,10 @@ check: all check-layers check-banned check-unit check-fuzz-replay check-bats
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
-check-bats: all $(FAULTSHIM)
+tests/helpers/%: tests/helpers/%.c FLAGS
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(DEPS_LIBS)
+
+check-bats: all $(TEST_HELPERS) $(FAULTSHIM)
 	SMTPSEND=$(CURDIR)/smtpsend VALGRIND=$(VALGRIND) \
 	    FAULTSHIM=$(CURDIR)/$(FAULTSHIM) $(BATS) tests/
 
@@ -135,7 +155,8 @@ check-fuzz-replay: $(FUZZ_REPLAYS)
 check-layers:
 	@bad=0; \
 	for pair in 'gnutls/:src/tls.c' 'gsasl.h:src/sasl.c' \
-		    'idn2.h:src/addr.c' 'sysexits.h:src/err.c'; do \
+		    'idn2.h:src/addr.c' 'sysexits.h:src/err.c' \
+		    'magic.h:src/mimetype.c'; do \
 		hdr=$${pair%%:*}; own=$${pair#*:}; \
 		for f in $$(grep -l "#include <$$hdr" src/*.c src/*.h); do \
 			[ "$$f" = "$$own" ] || { echo "$$f includes $$hdr (only $$own may)"; bad=1; }; \
@@ -161,13 +182,28 @@ bench: all
 bench-small: all
 	@bash bench/run.sh
 
+# One 256 MiB attachment to Postfix's smtp-sink: smtpsend vs curl vs msmtp.
+bench-attach: all
+	@bash bench/attach.sh
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 smtpsend $(DESTDIR)$(BINDIR)/smtpsend
 	install -m 644 man/smtpsend.1 $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+	install -m 644 completion/smtpsend.bash $(DESTDIR)$(BASHCOMPDIR)/smtpsend
+	install -m 644 completion/_smtpsend $(DESTDIR)$(ZSHCOMPDIR)/_smtpsend
+
+# Not part of install: replacing the system's sendmail is a decision.
+install-sendmail: install
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sf $(BINDIR)/smtpsend $(DESTDIR)$(SBINDIR)/sendmail
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1 \
+	      $(DESTDIR)$(BASHCOMPDIR)/smtpsend $(DESTDIR)$(ZSHCOMPDIR)/_smtpsend
+	if [ "$$(readlink $(DESTDIR)$(SBINDIR)/sendmail)" = $(BINDIR)/smtpsend ]; then \
+		rm -f $(DESTDIR)$(SBINDIR)/sendmail; fi
 
 configure: configure.ac
 	autoconf -o $@ $<
@@ -175,7 +211,8 @@ configure: configure.ac
 clean:
 	rm -f smtpsend $(OBJS) $(OBJS:.o=.d) FLAGS FLAGS.new \
 	      $(UNIT_TESTS) tests/unit/*.o tests/unit/*.d $(FAULTSHIM) \
+	      $(TEST_HELPERS) tests/helpers/*.d \
 	      $(FUZZ_BINS) $(FUZZ_REPLAYS) tests/fuzz/*.o tests/fuzz/*.d
 	rm -rf tests/fuzz/obj
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(TEST_HELPERS:=.d)

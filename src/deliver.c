@@ -14,19 +14,36 @@
 #include "queue.h"
 #include "session.h"
 #include "smtp.h"
-#include "spool.h"
 #include "xmalloc.h"
 
 /*
- * The message as the composer makes it, after its envelope.  Files are
- * always 7-bit safe (quoted-printable for 8-bit text): whoever picks
- * them up, and whatever server a later --flush reaches, may lack
- * 8BITMIME (RFC 6152).
+ * Compose for a file: 7-bit safe when that can be done (quoted-printable
+ * for 8-bit text), because whoever picks the file up, and whatever
+ * server a later --flush reaches, may lack 8BITMIME (RFC 6152).  A whole
+ * message given as input that cannot be re-encoded (8-bit header fields,
+ * an 8-bit multipart body) is kept as it is instead: the server that
+ * finally gets it decides (session.c), and nothing is lost meanwhile.
  */
+static int
+compose_for_file(struct msg *m, const struct msg_spec *spec, struct err *e)
+{
+	struct err first;
+
+	err_init(&first);
+	if (msg_open(m, spec, 0, &first) == 0)
+		return 0;
+	if (spec->raw == NULL || first.kind != E_DATA) {
+		*e = first;
+		return -1;
+	}
+	return msg_open(m, spec, 1, e);
+}
+
+/* The message as the composer makes it, after its envelope. */
 static int
 compose_into(struct qfile *q, const struct msg_spec *spec,
     const struct mailbox *sender, const struct mailbox *const *rcpt,
-    size_t n, struct spool *body, struct deadline *dl, struct err *e)
+    size_t n, struct deadline *dl, struct err *e)
 {
 	struct msg m;
 	const char *p;
@@ -34,7 +51,7 @@ compose_into(struct qfile *q, const struct msg_spec *spec,
 	int rc = -1;
 
 	if (qfile_envelope(q, sender, rcpt, n, e) < 0 ||
-	    msg_open(&m, spec, body, msg_choose_encoding(body, 0), e) < 0)
+	    compose_for_file(&m, spec, e) < 0)
 		return -1;
 	for (;;) {
 		if (deadline_check(dl, e) < 0 || msg_read(&m, &p, &len, e) < 0)
@@ -52,8 +69,7 @@ compose_into(struct qfile *q, const struct msg_spec *spec,
 
 int
 deliver_pickup(const struct options *o, const struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, struct deadline *dl,
-    struct err *e)
+    const struct mailbox *sender, struct deadline *dl, struct err *e)
 {
 	const struct mailbox **rcpt;
 	struct qfile q;
@@ -65,7 +81,7 @@ deliver_pickup(const struct options *o, const struct msg_spec *spec,
 		return -1;
 	rcpt = session_recipients(o, &n);
 	if (qfile_create(&q, dirfd, o->pickup_dir, e) == 0) {
-		if (compose_into(&q, spec, sender, rcpt, n, body, dl, e) == 0 &&
+		if (compose_into(&q, spec, sender, rcpt, n, dl, e) == 0 &&
 		    qfile_commit(&q, e) == 0) {
 			log_info("written to %s/%s", o->pickup_dir, q.name);
 			rc = 0;
@@ -259,8 +275,8 @@ send_queued(const struct options *o, struct qfile *q, int dirfd,
 
 int
 deliver_queue(const struct options *o, const struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, const char *self_name,
-    struct deadline *dl, struct err *e)
+    const struct mailbox *sender, const char *self_name, struct deadline *dl,
+    struct err *e)
 {
 	const struct mailbox **rcpt;
 	struct qfile q;
@@ -273,7 +289,7 @@ deliver_queue(const struct options *o, const struct msg_spec *spec,
 	rcpt = session_recipients(o, &n);
 	/* Written first: from here on the message is on disk. */
 	if (qfile_create(&q, dirfd, o->queue_dir, e) == 0) {
-		if (compose_into(&q, spec, sender, rcpt, n, body, dl, e) < 0 ||
+		if (compose_into(&q, spec, sender, rcpt, n, dl, e) < 0 ||
 		    qfile_flush(&q, e) < 0)
 			qfile_discard(&q);
 		else

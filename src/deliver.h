@@ -17,7 +17,6 @@ struct msg_spec;
 struct options;
 struct qmsg;
 struct session_msg;
-struct spool;
 
 /*
  * Write the message to o->pickup_dir.  Errors: E_CANTCREAT (directory
@@ -25,8 +24,7 @@ struct spool;
  * (interrupted), what composing can report.
  */
 int deliver_pickup(const struct options *o, const struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, struct deadline *dl,
-    struct err *e);
+    const struct mailbox *sender, struct deadline *dl, struct err *e);
 /*
  * Send with o->queue_dir as the safety net.  A temporary failure queues
  * the message, says so in one line on stderr and returns 0; a
@@ -36,8 +34,8 @@ int deliver_pickup(const struct options *o, const struct msg_spec *spec,
  * as session_run(), E_CANTCREAT when the queue cannot be written.
  */
 int deliver_queue(const struct options *o, const struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, const char *self_name,
-    struct deadline *dl, struct err *e);
+    const struct mailbox *sender, const char *self_name, struct deadline *dl,
+    struct err *e);
 /*
  * Make sm send the queued message m: its envelope, its content.  The
  * recipient array is allocated; deliver_msg_release() frees it.

@@ -51,6 +51,27 @@ err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
 	return -1;
 }
 
+void
+err_hint(struct err *e, const char *fmt, ...)
+{
+	size_t n = strlen(e->msg);
+	va_list ap;
+	int r;
+
+	if (e->kind == E_OK || n + 4 >= sizeof(e->msg))
+		return;
+	e->msg[n] = ' ';
+	e->msg[n + 1] = '(';
+	va_start(ap, fmt);
+	r = vsnprintf(e->msg + n + 2, sizeof(e->msg) - n - 3, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= sizeof(e->msg) - n - 3) {
+		e->msg[n] = '\0';	/* no room: the message stays as it was */
+		return;
+	}
+	memcpy(e->msg + n + 2 + r, ")", 2);
+}
+
 int
 err_exit_code(enum err_kind kind)
 {

@@ -52,6 +52,12 @@ void err_init(struct err *e);
 /* Record an error (unless one is already set); always returns -1. */
 int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Add a likely fix to the error already recorded: " (fix)" at the end of
+ * its one line, when there is room.  Nothing happens without an error.
+ */
+void err_hint(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The sysexits status for an error kind. */
 int err_exit_code(enum err_kind kind);
 /* Map an SMTP reply code to the kind it implies for the given phase. */

@@ -59,6 +59,8 @@ struct sasl {
 	Gsasl_session *sess;
 	int finished;
 	int failed;		/* OAuth: the server sent an error */
+	const char *service;	/* GSSAPI: for the error messages */
+	const char *host;
 };
 
 const char *
@@ -355,6 +357,31 @@ lib_begin(struct sasl *s, const struct sasl_creds *c,
 	return set_cb(s, cb, e);
 }
 
+/*
+ * libgsasl keeps the Kerberos library's own reason to itself, so say what
+ * can be known here: which principal a ticket was wanted for, and the two
+ * usual causes.  The first step runs before anything is sent.
+ */
+static int
+gssapi_failure(const struct sasl *s, const char *in, int rc, struct err *e)
+{
+	const char *svc = s->service ? s->service : "?";
+	const char *host = s->host ? s->host : "?";
+
+	if (rc == GSASL_NO_SERVICE || rc == GSASL_NO_HOSTNAME)
+		return err_set(e, E_SOFTWARE, "AUTH GSSAPI: no service or host "
+		    "name for the Kerberos principal");
+	if (in != NULL)
+		return err_set(e, E_NOPERM, "AUTH GSSAPI: the server's Kerberos "
+		    "reply for %s/%s does not verify: %s", svc, host,
+		    gsasl_strerror(rc));
+	return err_set(e, E_NOPERM, "AUTH GSSAPI: cannot get a Kerberos "
+	    "ticket for %s/%s: no valid credentials in the credential cache "
+	    "(run kinit; klist shows them), or the KDC has no such service "
+	    "principal (--sasl-service sets its first part, --host or "
+	    "--tls-servername the second); nothing was sent", svc, host);
+}
+
 /* One libgsasl step; input NULL means "produce the initial response". */
 static int
 lib_step(struct sasl *s, const char *in, struct buf *out, struct err *e)
@@ -364,6 +391,9 @@ lib_step(struct sasl *s, const char *in, struct buf *out, struct err *e)
 
 	rc = gsasl_step64(s->sess, in ? in : "", &b64);
 	if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
+		if (strcmp(s->m->name, "GSSAPI") == 0 &&
+		    rc != GSASL_BASE64_ERROR && rc != GSASL_MALLOC_ERROR)
+			return gssapi_failure(s, in, rc, e);
 		if (rc == GSASL_BASE64_ERROR)
 			return err_set(e, E_PROTOCOL, "AUTH %s: the server's "
 			    "challenge is not base64", s->m->name);
@@ -399,6 +429,8 @@ sasl_begin(struct sasl **out, const char *mech, const struct sasl_creds *c,
 		    mech);
 	}
 	*out = s;
+	s->service = c->service;
+	s->host = c->host;
 	buf_wipe(initial);
 	if (s->m->ours) {
 		s->finished = 1;

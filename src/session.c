@@ -16,7 +16,10 @@
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "rawmsg.h"
 #include "sasl.h"
+#include "progress.h"
+#include "report.h"
 #include "session.h"
 #include "smtp.h"
 #include "spool.h"
@@ -26,6 +29,7 @@
 
 /* RFC 5321 section 4.5.3.2 limits, each capped by --timeout. */
 #define GREETING_MS	300000
+#define GREETING_465_MS	10000
 #define EHLO_MS		300000
 #define STARTTLS_MS	300000
 #define MAIL_MS		300000
@@ -63,6 +67,7 @@ struct session {
 	int eightbit;		/* the message has 8-bit octets */
 	int dsn;		/* DSN parameters go on MAIL and RCPT */
 	unsigned long long size;	/* message octets (RFC 1870) */
+	unsigned long long size_floor;	/* ... or a lower bound of them */
 	char helo[300];
 	char phase[300];	/* label of the current step, for messages */
 };
@@ -81,6 +86,7 @@ phase(struct session *ss, int64_t limit_ms, const char *fmt, ...)
 	va_end(ap);
 	deadline_phase(ss->dl, ss->phase, limit_ms);
 	ss->stage = STAGE_OTHER;
+	report_phase(ss->o->report, ss->phase);
 }
 
 /*
@@ -97,6 +103,8 @@ check_reply(struct session *ss, int want, int is_rcpt, struct err *e)
 	char summary[1024];
 	enum err_kind base, kind;
 
+	report_reply(ss->o->report, ss->phase, ss->reply.code,
+	    ss->reply.status, ss->reply.text.data, ss->reply.text.len);
 	if (ss->reply.code / 100 == want / 100 && (want % 100 == 0 ||
 	    ss->reply.code == want))
 		return 0;
@@ -144,6 +152,55 @@ expect(struct session *ss, int want, int is_rcpt, struct err *e)
 	return check_reply(ss, want, is_rcpt, e);
 }
 
+/* A name that does not resolve: the likely fixes, in one line. */
+static int
+explain_resolve(const struct options *o, struct err *e)
+{
+	if (e->kind == E_NOHOST)
+		err_hint(e, "check the spelling of --host %s, or this "
+		    "machine's DNS setup in /etc/resolv.conf", o->host);
+	else if (!e->timed_out)
+		err_hint(e, "the DNS server did not answer: check the network "
+		    "and /etc/resolv.conf, then try again");
+	return -1;
+}
+
+static int
+explain_connect(const struct options *o, struct err *e)
+{
+	if (strstr(e->msg, "refused") != NULL)
+		err_hint(e, "nothing listens on port %d of %s: check --port "
+		    "(587 for STARTTLS, 465 with --tls implicit) and that the "
+		    "server runs", o->port, o->host);
+	return -1;
+}
+
+/*
+ * Port and TLS mode disagree (RFC 8314): an implicit-TLS port waits for
+ * our handshake in silence, a plain port greets in clear.  Say which
+ * setting fits when the first exchange fails that way.
+ */
+static int
+explain_mode(const struct session *ss, int at_greeting, struct err *e)
+{
+	const struct options *o = ss->o;
+
+	if (at_greeting && ss->conn->tls == NULL && o->tls != TLS_IMPLICIT &&
+	    (e->timed_out || e->kind == E_PROTOCOL || e->kind == E_TEMPFAIL))
+		err_hint(e, "no SMTP greeting: if port %d expects implicit "
+		    "TLS, as port 465 does, use --tls implicit", o->port);
+	else if (o->tls == TLS_IMPLICIT && e->kind == E_PROTOCOL &&
+	    strstr(e->msg, "plain text came") != NULL)
+		err_hint(e, "port %d speaks plain SMTP first: use --tls "
+		    "starttls (or --tls none on a trusted link)", o->port);
+	else if (e->kind == E_UNAVAIL && strstr(e->msg, "certificate") !=
+	    NULL && strstr(e->msg, "TLS handshake") != NULL)
+		err_hint(e, "if the server's CA is private, give it with "
+		    "--cafile FILE; if the certificate names another host, "
+		    "--tls-servername NAME; --serverinfo shows it");
+	return -1;
+}
+
 static int
 resolve_and_connect(struct session *ss, struct err *e)
 {
@@ -162,14 +219,14 @@ resolve_and_connect(struct session *ss, struct err *e)
 	phase(ss, 0x7fffffff, "resolve %s", o->host);
 	if (net_resolve(ss->verify_name, o->port, o->family, &t, ss->dl,
 	    e) < 0)
-		return -1;
+		return explain_resolve(o, e);
 	phase(ss, 0x7fffffff, "connect to %s port %d", o->host, o->port);
 	fd = net_connect(&t, &used, ss->dl, e);
 	if (fd >= 0)
 		ss->loopback = net_is_loopback(&t.addrs[used]);
 	net_target_free(&t);
 	if (fd < 0)
-		return -1;
+		return explain_connect(o, e);
 	conn_init(ss->conn, fd, ss->dl);
 	ss->smtp.conn = ss->conn;
 	ss->connected = 1;
@@ -264,9 +321,11 @@ start_tls(struct session *ss, struct err *e)
 	if (tls_start(&t, ss->tls_ctx, ss->conn->fd, ss->tls_name,
 	    ss->tls_name_is_ip ? NULL : ss->tls_name, ss->dl, e) < 0) {
 		ss->no_quit = 1;	/* the stream is in an unknown state */
-		return -1;
+		return explain_mode(ss, 0, e);
 	}
 	conn_start_tls(ss->conn, t);
+	report_tls(ss->o->report, tls_protocol_name(t), tls_cipher_name(t),
+	    tls_resumed(t));
 	if (ss->o->tls_session_cache != NULL)
 		log_info("TLS session %s", tls_resumed(t) ? "resumed from the "
 		    "cache" : "not resumed (full handshake)");
@@ -301,9 +360,11 @@ greeting(struct session *ss, struct err *e)
 {
 	struct err first;
 
-	phase(ss, GREETING_MS, "greeting");
+	/* Port 465 is implicit TLS (RFC 8314): no greeting would come. */
+	phase(ss, ss->o->port == 465 && ss->o->tls != TLS_IMPLICIT ?
+	    GREETING_465_MS : GREETING_MS, "greeting");
 	if (ss->conn->tls == NULL)
-		return expect(ss, 220, 0, e);
+		return expect(ss, 220, 0, e) == 0 ? 0 : explain_mode(ss, 1, e);
 	err_init(&first);
 	return expect(ss, 220, 0, &first) == 0 ? 0 :
 	    tls_refusal(ss, &first, e);
@@ -424,6 +485,7 @@ auth_outcome(struct session *ss, struct sasl *s, const char *mech,
 			return err_set(e, E_NOPERM, "AUTH %s: the server "
 			    "accepted without proving it knows the password",
 			    mech);
+		report_auth(ss->o->report, mech);
 		log_info("authenticated%s%s with %s", ss->o->creds->user ?
 		    " as " : "", ss->o->creds->user ? ss->o->creds->user : "",
 		    mech);
@@ -611,7 +673,10 @@ check_dsn(struct session *ss, struct err *e)
 	return 0;
 }
 
-/* The addresses of m, each with the role it is named by in errors. */
+/*
+ * The addresses of m, envelope and header, each with the role it is
+ * named by in errors: i runs from 0 to msg_naddresses(m) - 1.
+ */
 static const struct mailbox *
 msg_address(const struct session_msg *m, size_t i, const char **role)
 {
@@ -623,8 +688,18 @@ msg_address(const struct session_msg *m, size_t i, const char **role)
 		*role = "--from";
 		return m->from;
 	}
-	*role = "recipient";
-	return m->rcpt[i - 2].mb;
+	if (i - 2 < m->nrcpt) {
+		*role = "recipient";
+		return m->rcpt[i - 2].mb;
+	}
+	*role = "--reply-to";
+	return &m->reply_to[i - 2 - m->nrcpt];
+}
+
+static size_t
+msg_naddresses(const struct session_msg *m)
+{
+	return 2 + m->nrcpt + m->nreply_to;
 }
 
 /*
@@ -642,13 +717,13 @@ choose_utf8(struct session *ss, const struct session_msg *m, struct err *e)
 	size_t i;
 	int need = m->head_utf8;
 
-	for (i = 0; i < m->nrcpt + 2; i++)
+	for (i = 0; i < msg_naddresses(m); i++)
 		if ((mb = msg_address(m, i, &role)) != NULL)
 			need |= addr_is_intl(mb);
 	ss->intl = need && (ss->smtp.caps.flags & CAP_SMTPUTF8) != 0;
 	if (!need || ss->intl)
 		return 0;
-	for (i = 0; i < m->nrcpt + 2; i++) {
+	for (i = 0; i < msg_naddresses(m); i++) {
 		mb = msg_address(m, i, &role);
 		if (mb != NULL && mb->utf8_local)
 			return err_set(e, E_DATA, "%s %s@%s: the local part is "
@@ -700,6 +775,7 @@ compose(struct session *ss, struct session_msg *m, struct err *e)
 	    e) < 0))
 		return -1;
 	ss->eightbit = c.eightbit;
+	ss->size_floor = c.size_floor;
 	log_info("message: body %s%s, %llu octets%s", c.enc, ss->intl ?
 	    ", SMTPUTF8" : "", ss->size, ss->size > 0 ? "" :
 	    " (not counted: no SIZE)");
@@ -1036,24 +1112,30 @@ static int
 bdat_rest(struct session *ss, struct session_msg *m, struct body_out *b,
     int pipelined, struct err *e)
 {
+	struct progress pr;
 	int last;
 
+	progress_start(&pr, ss->o->progress, ss->size ? ss->size :
+	    ss->size_floor);
 	for (;;) {
 		phase(ss, BLOCK_MS, "sending the message");
 		ss->stage = STAGE_DATA;
 		if (chunk_fill(ss, m, b, e) < 0)
-			return -1;
+			goto fail;
 		last = b->eof;
 		if (smtp_chunk_queue(&ss->smtp, &b->ck, last, e) < 0 ||
 		    (last && quit_behind(ss, e) < 0) ||
 		    smtp_flush(&ss->smtp, e) < 0)
-			return -1;
+			goto fail;
 		b->outstanding++;
+		progress_update(&pr, b->ck.total);
 		if (last)
 			break;
 		if (chunk_replies(ss, b, !pipelined, e) < 0)
-			return -1;
+			goto fail;
 	}
+	progress_end(&pr);
+	report_size(ss->o->report, b->ck.total);
 	/* As after the final dot: the verdict is worth waiting for. */
 	m->dot_sent = 1;
 	deadline_shield(ss->dl);
@@ -1063,6 +1145,9 @@ bdat_rest(struct session *ss, struct session_msg *m, struct body_out *b,
 	if (chunk_replies(ss, b, 1, e) < 0)
 		return -1;
 	return verdict(ss, m, e);
+fail:
+	progress_end(&pr);
+	return -1;
 }
 
 /*
@@ -1091,28 +1176,36 @@ static int
 data_text(struct session *ss, struct session_msg *m, struct err *e)
 {
 	struct smtp_data d;
+	struct progress pr;
 	const char *p;
 	size_t n;
 
 	/* From here until the final dot, QUIT would be message text. */
 	ss->no_quit = 1;
 	smtp_data_init(&d);
+	progress_start(&pr, ss->o->progress, ss->size ? ss->size :
+	    ss->size_floor);
 	for (;;) {
 		phase(ss, BLOCK_MS, "sending the message");
 		ss->stage = STAGE_DATA;
 		/* No final dot after a local error or a cancellation. */
 		if (deadline_check(ss->dl, e) < 0 ||
 		    m->read(m->ctx, &p, &n, e) < 0 ||
-		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0))
+		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0)) {
+			progress_end(&pr);
 			return -1;
+		}
 		if (n == 0)
 			break;
+		progress_update(&pr, d.octets);
 	}
+	progress_end(&pr);
 	if (deadline_check(ss->dl, e) < 0 || early_reply(ss, e) < 0)
 		return -1;
 	log_proto("-->", "(message sent)", 14);
 	phase(ss, DOT_MS, "end of data");
 	ss->stage = STAGE_DATA;
+	report_size(ss->o->report, d.octets);
 	if (smtp_data_finish(&ss->smtp, &d, e) < 0 || quit_behind(ss, e) < 0 ||
 	    smtp_flush(&ss->smtp, e) < 0)
 		return -1;
@@ -1184,6 +1277,8 @@ transaction(struct session *ss, struct session_msg *m, struct err *e)
 			goto out;
 		if (last && quit_behind(ss, e) < 0)
 			goto out;
+		if (last)
+			report_size(ss->o->report, b.ck.total);
 		/*
 		 * Until DATA's reply is read the server may be taking text:
 		 * a QUIT now would be part of the message.
@@ -1506,7 +1601,6 @@ session_partial(const struct session_msg *m, struct err *e)
 /* The message composer (msg.c) as a session_msg source. */
 struct compose {
 	const struct msg_spec *spec;
-	struct spool *body;
 	struct msg m;
 	int open;
 };
@@ -1514,6 +1608,8 @@ struct compose {
 /*
  * Compose for this server: 8bit only with 8BITMIME (design.md section
  * 3), UTF-8 header fields only in a SMTPUTF8 transaction (RFC 6532).
+ * The size floor counts text bodies before their line ends and any
+ * quoted-printable are added, so it is only a lower bound.
  */
 static int
 compose_prepare(void *ctx, unsigned caps, int utf8,
@@ -1521,20 +1617,18 @@ compose_prepare(void *ctx, unsigned caps, int utf8,
 {
 	struct compose *c = ctx;
 	struct msg_spec s = *c->spec;
-	enum body_enc enc;
 
 	if (c->open)
 		msg_close(&c->m);
 	c->open = 0;
 	s.utf8_headers = utf8;
-	enc = msg_choose_encoding(c->body, (caps & CAP_8BITMIME) != 0);
-	if (msg_open(&c->m, &s, c->body, enc, e) < 0)
+	if (msg_open(&c->m, &s, (caps & CAP_8BITMIME) != 0, e) < 0)
 		return -1;
 	c->open = 1;
 	sc->eightbit = msg_is_8bit(&c->m);
 	sc->size_floor = msg_size_floor(&c->m);
-	sc->floor_exact = enc != ENC_QP;
-	sc->enc = msg_enc_name(enc);
+	sc->floor_exact = 0;
+	sc->enc = msg_enc_name(msg_body_encoding(&c->m));
 	return 0;
 }
 
@@ -1556,8 +1650,8 @@ compose_read(void *ctx, const char **p, size_t *n, struct err *e)
 
 int
 session_run(const struct options *o, const struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, const char *self_name,
-    struct deadline *dl, struct err *e)
+    const struct mailbox *sender, const char *self_name, struct deadline *dl,
+    struct err *e)
 {
 	struct session *ss;
 	struct session_msg m;
@@ -1568,10 +1662,13 @@ session_run(const struct options *o, const struct msg_spec *spec,
 
 	memset(&c, 0, sizeof(c));
 	c.spec = spec;
-	c.body = body;
 	memset(&m, 0, sizeof(m));
 	m.sender = sender;
 	m.from = spec->from;
+	m.reply_to = spec->reply_to;
+	m.nreply_to = spec->nreply_to;
+	/* A whole message given with UTF-8 in its header (RFC 6532). */
+	m.head_utf8 = spec->raw != NULL && spec->raw->head_8bit;
 	m.prepare = compose_prepare;
 	m.size = compose_size;
 	m.read = compose_read;

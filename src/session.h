@@ -21,7 +21,6 @@ struct mailbox;
 struct msg_spec;
 struct options;
 struct session;
-struct spool;
 
 /* One recipient of a transaction and what the server said about it. */
 struct session_rcpt {
@@ -44,8 +43,9 @@ struct session_content {
 /*
  * One message for session_send(): the envelope and a pull source for the
  * content.  from is the header From: address (NULL when the content is a
- * finished message whose header is not parsed), and head_utf8 says that
- * the content already holds RFC 6532 UTF-8 header fields; with the
+ * finished message whose header is not parsed), reply_to the header
+ * addresses that are not recipients (--reply-to), and head_utf8 says
+ * that the content already holds RFC 6532 UTF-8 header fields; with the
  * envelope they decide whether the transaction uses SMTPUTF8.
  *
  * prepare() runs once the server's extensions are known, before MAIL:
@@ -63,6 +63,8 @@ struct session_msg {
 	const struct mailbox *from;
 	struct session_rcpt *rcpt;
 	size_t nrcpt;
+	const struct mailbox *reply_to;
+	size_t nreply_to;
 	int head_utf8;
 	int (*prepare)(void *ctx, unsigned caps, int utf8,
 	    struct session_content *c, struct err *e);
@@ -83,8 +85,8 @@ const struct mailbox **session_recipients(const struct options *o,
     size_t *n);
 
 /*
- * Deliver the message described by spec with the body in body, to the
- * recipients of o, over a session of its own.  self_name is this
+ * Deliver the message described by spec (its body, parts or whole-message
+ * input included) to the recipients of o, over a session of its own.  self_name is this
  * machine's name (for EHLO) or NULL.  Errors: any kind of design.md
  * section 4; the message names the phase and quotes the server's reply.
  * With --on-rcpt-reject continue, a delivery that reached only some
@@ -92,8 +94,8 @@ const struct mailbox **session_recipients(const struct options *o,
  * delivery").
  */
 int session_run(const struct options *o, const struct msg_spec *spec,
-    const struct mailbox *sender, struct spool *body, const char *self_name,
-    struct deadline *dl, struct err *e);
+    const struct mailbox *sender, const char *self_name, struct deadline *dl,
+    struct err *e);
 
 /*
  * --serverinfo: connect, show the greeting, the capabilities before and

@@ -347,6 +347,22 @@ smtp_data_init(struct smtp_data *d)
 	d->at_bol = 1;
 	d->pending_cr = 0;
 	d->col = 0;
+	d->octets = 0;
+}
+
+/*
+ * Octets before the first CR or LF.  memchr runs many times faster than
+ * a loop over the octets, and this is every octet of every message.
+ */
+static size_t
+line_run(const char *p, size_t n)
+{
+	const char *lf = memchr(p, '\n', n), *cr;
+
+	if (lf != NULL)
+		n = (size_t)(lf - p);
+	cr = memchr(p, '\r', n);
+	return cr != NULL ? (size_t)(cr - p) : n;
 }
 
 static int
@@ -354,6 +370,7 @@ end_line(struct smtp *s, struct smtp_data *d, struct err *e)
 {
 	d->at_bol = 1;
 	d->col = 0;
+	d->octets += 2;
 	return conn_write(s->conn, "\r\n", 2, e);
 }
 
@@ -390,10 +407,9 @@ smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
 			return -1;
 		d->at_bol = 0;
 		/* Copy the run of ordinary bytes up to the next line end. */
-		for (run = i; run < n && p[run] != '\r' && p[run] != '\n';
-		    run++)
-			;
+		run = i + line_run(p + i, n - i);
 		d->col += run - i;
+		d->octets += run - i;
 		if (d->col > SMTP_TEXT_LINE_MAX)
 			return err_set(e, E_DATA,
 			    "message has a line longer than %d octets",

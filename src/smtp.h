@@ -106,6 +106,8 @@ struct smtp_data {
 	int at_bol;		/* at the start of a line */
 	int pending_cr;		/* a CR waiting to see if LF follows */
 	size_t col;		/* octets on the current line */
+	unsigned long long octets;	/* message octets sent, CRLF counted,
+					   dot-stuffing not (RFC 1870) */
 };
 
 void smtp_data_init(struct smtp_data *d);

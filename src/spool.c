@@ -74,6 +74,20 @@ scan(struct spool *sp, const unsigned char *s, size_t n)
 	}
 }
 
+/* What only the end of the input tells. */
+static void
+scan_finish(struct spool *sp)
+{
+	if (sp->last_cr)
+		sp->info.has_lone_cr = 1;
+	else if (sp->cur_line > 0)
+		sp->info.wire_size += 2;	/* the writer ends the line */
+	if (sp->u8_need)
+		sp->info.utf8_ok = 0;
+	if (sp->cur_line > 0)
+		sp->info.lines++;
+}
+
 static int
 spill_open(struct err *e)
 {
@@ -139,6 +153,30 @@ store(struct spool *sp, const char *p, size_t n, struct err *e)
 	return write_all(sp->fd, p, n, e);
 }
 
+void
+spool_init(struct spool *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->fd = -1;
+	sp->info.utf8_ok = 1;
+	sp->mem = xmalloc(SPOOL_MEM_MAX);
+}
+
+int
+spool_add(struct spool *sp, const char *p, size_t n, struct err *e)
+{
+	scan(sp, (const unsigned char *)p, n);
+	sp->info.size += n;
+	return store(sp, p, n, e);
+}
+
+int
+spool_end(struct spool *sp, struct err *e)
+{
+	scan_finish(sp);
+	return spool_rewind(sp, e);
+}
+
 int
 spool_capture(struct spool *sp, int fd, const char *what,
     struct deadline *dl, struct err *e)
@@ -148,10 +186,7 @@ spool_capture(struct spool *sp, int fd, const char *what,
 	ssize_t r;
 	int waits, rc = -1;
 
-	memset(sp, 0, sizeof(*sp));
-	sp->fd = -1;
-	sp->info.utf8_ok = 1;
-	sp->mem = xmalloc(SPOOL_MEM_MAX);
+	spool_init(sp);
 	chunk = xmalloc(SPOOL_CHUNK);
 	/* Regular files never block; pipes and terminals can stall. */
 	waits = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode);
@@ -169,20 +204,10 @@ spool_capture(struct spool *sp, int fd, const char *what,
 		}
 		if (r == 0)
 			break;
-		scan(sp, (const unsigned char *)chunk, (size_t)r);
-		sp->info.size += (unsigned long long)r;
-		if (store(sp, chunk, (size_t)r, e) < 0)
+		if (spool_add(sp, chunk, (size_t)r, e) < 0)
 			goto out;
 	}
-	if (sp->last_cr)
-		sp->info.has_lone_cr = 1;
-	else if (sp->cur_line > 0)
-		sp->info.wire_size += 2;	/* the writer ends the line */
-	if (sp->u8_need)
-		sp->info.utf8_ok = 0;
-	if (sp->cur_line > 0)
-		sp->info.lines++;
-	rc = spool_rewind(sp, e);
+	rc = spool_end(sp, e);
 out:
 	free(chunk);
 	return rc;
@@ -195,6 +220,17 @@ spool_rewind(struct spool *sp, struct err *e)
 	if (sp->fd >= 0 && sp->chunk == NULL)
 		sp->chunk = xmalloc(SPOOL_CHUNK);
 	(void)e;
+	return 0;
+}
+
+int
+spool_seek(struct spool *sp, unsigned long long off, struct err *e)
+{
+	if (off > sp->info.size)
+		return err_set(e, E_SOFTWARE, "spool: seek past the end");
+	if (spool_rewind(sp, e) < 0)
+		return -1;
+	sp->rpos = (off_t)off;
 	return 0;
 }
 
@@ -219,6 +255,29 @@ spool_read(struct spool *sp, const char **p, size_t *n, struct err *e)
 	*p = sp->chunk;
 	*n = (size_t)r;
 	return 0;
+}
+
+int
+spool_scan_from(struct spool *sp, unsigned long long off,
+    struct spool_info *info, struct err *e)
+{
+	struct spool tmp;
+	const char *p;
+	size_t n;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.info.utf8_ok = 1;
+	if (spool_seek(sp, off, e) < 0)
+		return -1;
+	do {
+		if (spool_read(sp, &p, &n, e) < 0)
+			return -1;
+		scan(&tmp, (const unsigned char *)p, n);
+		tmp.info.size += n;
+	} while (n > 0);
+	scan_finish(&tmp);
+	*info = tmp.info;
+	return spool_rewind(sp, e);
 }
 
 void

@@ -54,10 +54,23 @@ struct spool {
  */
 int spool_capture(struct spool *sp, int fd, const char *what,
     struct deadline *dl, struct err *e);
+/*
+ * Fill a spool from memory instead: spool_init, spool_add for each piece
+ * (scanned as spool_capture does), spool_end.  Errors: E_IOERR (spill
+ * file).
+ */
+void spool_init(struct spool *sp);
+int spool_add(struct spool *sp, const char *p, size_t n, struct err *e);
+int spool_end(struct spool *sp, struct err *e);
 /* Start reading from the beginning again. */
 int spool_rewind(struct spool *sp, struct err *e);
+/* Continue reading at octet off (at most the size).  E_SOFTWARE. */
+int spool_seek(struct spool *sp, unsigned long long off, struct err *e);
 /* Next piece of the content; *n == 0 at the end. */
 int spool_read(struct spool *sp, const char **p, size_t *n, struct err *e);
+/* Scan the content from octet off on, as capture did for all of it. */
+int spool_scan_from(struct spool *sp, unsigned long long off,
+    struct spool_info *info, struct err *e);
 void spool_release(struct spool *sp);
 
 #endif

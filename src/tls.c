@@ -33,6 +33,7 @@ struct tls_ctx {
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;		/* NULL: the library's default */
 	int insecure;
+	int report_only;		/* --serverinfo reports it all itself */
 	int has_cert;
 	char *pin;			/* PKCS#11 PIN (wiped on free) */
 	char **pins;			/* SPKI pins, base64 only */
@@ -77,6 +78,7 @@ tls_ctx_new(struct tls_ctx **out, const struct tls_opts *o, struct err *e)
 		return -1;
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->insecure = o->insecure || o->report_only;
+	ctx->report_only = o->report_only;
 	r = gnutls_certificate_allocate_credentials(&ctx->cred);
 	if (r < 0) {
 		free(ctx);
@@ -307,22 +309,74 @@ pin_callback(void *user, int attempt, const char *token_url,
 	return 0;
 }
 
+/* What went wrong with a PKCS#11 object, in terms of what to do about it. */
+static int
+pkcs11_error(const char *opt, const char *uri, int r, int have_pin,
+    struct err *e)
+{
+	char safe[256];
+
+	printable(safe, sizeof(safe), uri, strlen(uri));
+	switch (r) {
+	case GNUTLS_E_PKCS11_PIN_ERROR:
+	case GNUTLS_E_PKCS11_PIN_LOCKED:
+		if (!have_pin)
+			return err_set(e, E_CONFIG, "%s %s: the token asks for "
+			    "its PIN; give it with --cert-password-file", opt,
+			    safe);
+		return err_set(e, E_CONFIG, "%s %s: the token refused the PIN "
+		    "from --cert-password-file (%s)", opt, safe,
+		    gnutls_strerror(r));
+	case GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE:
+	case GNUTLS_E_PKCS11_REQUESTED_OBJECT_NOT_AVAILBLE:
+	case GNUTLS_E_PKCS11_TOKEN_ERROR:
+	case GNUTLS_E_PKCS11_SLOT_ERROR:
+		return err_set(e, E_CONFIG, "%s %s: no token holds an object "
+		    "matching this URI (p11tool --list-tokens and p11tool "
+		    "--login --list-all show what there is)", opt, safe);
+	default:
+		return err_set(e, E_CONFIG, "%s %s: %s", opt, safe,
+		    gnutls_strerror(r));
+	}
+}
+
+/*
+ * A certificate and key of which at least one is a PKCS#11 URI; the key
+ * never leaves its token.  The certificate is looked at on its own
+ * first, so that an error names the option that is wrong.
+ */
 static int
 load_pkcs11(struct tls_ctx *ctx, const char *cert, const char *key,
     const char *password, struct err *e)
 {
-	char safe[256];
+	gnutls_x509_crt_fmt_t fmt = GNUTLS_X509_FMT_PEM;
+	gnutls_datum_t d = { NULL, 0 };
+	gnutls_x509_crt_t crt;
 	int r;
 
 	if (password != NULL)
 		ctx->pin = xstrdup(password);
 	gnutls_pkcs11_set_pin_function(pin_callback, ctx);
+	if (strncmp(cert, "pkcs11:", 7) == 0) {
+		if ((r = gnutls_x509_crt_init(&crt)) < 0)
+			return err_set(e, E_OSERR, "TLS: %s",
+			    gnutls_strerror(r));
+		r = gnutls_x509_crt_import_url(crt, cert, 0);
+		gnutls_x509_crt_deinit(crt);
+		if (r < 0)
+			return pkcs11_error("--cert", cert, r,
+			    password != NULL, e);
+	} else {
+		if (load_file(cert, "--cert", &d, e) < 0)
+			return -1;
+		fmt = guess_format(&d);
+		free_datum(&d);
+	}
 	r = gnutls_certificate_set_x509_key_file2(ctx->cred, cert,
-	    key ? key : cert, GNUTLS_X509_FMT_PEM, NULL, 0);
+	    key ? key : cert, fmt, NULL, 0);
 	if (r < 0)
-		return err_set(e, E_CONFIG, "--cert %s: %s",
-		    printable(safe, sizeof(safe), cert, strlen(cert)),
-		    gnutls_strerror(r));
+		return pkcs11_error(key ? "--key" : "--cert", key ? key : cert,
+		    r, password != NULL, e);
 	return 0;
 }
 
@@ -342,7 +396,8 @@ load_identity(struct tls_ctx *ctx, const struct tls_opts *o, struct err *e)
 
 	if (o->cert == NULL)
 		return 0;
-	if (strncmp(o->cert, "pkcs11:", 7) == 0)
+	if (strncmp(o->cert, "pkcs11:", 7) == 0 ||
+	    (o->key != NULL && strncmp(o->key, "pkcs11:", 7) == 0))
 		rc = load_pkcs11(ctx, o->cert, o->key, o->cert_password, e);
 	else if (o->key == NULL && (has_suffix(o->cert, ".p12") ||
 	    has_suffix(o->cert, ".pfx")))
@@ -393,21 +448,82 @@ tls_wait(struct tls *t, struct deadline *dl, struct err *e)
 	return deadline_wait(t->fd, ev, dl, e) < 0 ? -1 : 0;
 }
 
+/* What the OCSP response stapled to the server's certificate says. */
+struct staple {
+	enum { STAPLE_NONE, STAPLE_UNREADABLE, STAPLE_READ } state;
+	unsigned status;	/* gnutls_ocsp_cert_status_t */
+	time_t this_update, next_update, revoked_at;
+};
+
+static void
+read_staple(struct tls *t, struct staple *st)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	gnutls_ocsp_resp_t resp;
+
+	memset(st, 0, sizeof(*st));
+	if (gnutls_ocsp_status_request_get2(t->s, 0, &d) < 0 || d.size == 0)
+		return;
+	st->state = STAPLE_UNREADABLE;
+	if (gnutls_ocsp_resp_init(&resp) < 0)
+		return;
+	if (gnutls_ocsp_resp_import(resp, &d) == 0 &&
+	    gnutls_ocsp_resp_get_status(resp) == GNUTLS_OCSP_RESP_SUCCESSFUL &&
+	    gnutls_ocsp_resp_get_single(resp, 0, NULL, NULL, NULL, NULL,
+	    &st->status, &st->this_update, &st->next_update, &st->revoked_at,
+	    NULL) == 0)
+		st->state = STAPLE_READ;
+	gnutls_ocsp_resp_deinit(resp);
+}
+
+static const char *
+utc(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
 static int
 verify_failure(struct tls *t, const char *name, struct err *e)
 {
 	gnutls_datum_t out = { NULL, 0 };
 	unsigned status = gnutls_session_get_verify_cert_status(t->s);
-	char safe[512];
+	struct staple st;
+	char safe[512], when[40];
+	size_t n;
 
+	/* The OCSP cases first: GnuTLS's own wording does not say where
+	 * the verdict came from. */
+	read_staple(t, &st);
+	if ((status & GNUTLS_CERT_REVOKED) && st.state == STAPLE_READ &&
+	    st.status == GNUTLS_OCSP_CERT_REVOKED)
+		return err_set(e, E_UNAVAIL, "TLS handshake: the certificate of "
+		    "%s is revoked (since %s), says the OCSP response the "
+		    "server stapled to it", name, utc(st.revoked_at, when,
+		    sizeof(when)));
+	if (status & GNUTLS_CERT_INVALID_OCSP_STATUS)
+		return err_set(e, E_UNAVAIL, "TLS handshake: the OCSP response "
+		    "%s stapled to its certificate is not valid (not signed "
+		    "by the certificate's issuer, or about another "
+		    "certificate)", name);
+	if (status & GNUTLS_CERT_MISSING_OCSP_STATUS)
+		return err_set(e, E_UNAVAIL, "TLS handshake: the certificate of "
+		    "%s demands a stapled OCSP response (OCSP must-staple) "
+		    "and the server sent none", name);
 	if (gnutls_certificate_verification_status_print(status,
 	    GNUTLS_CRT_X509, &out, 0) < 0 || out.data == NULL)
 		return err_set(e, E_UNAVAIL,
 		    "TLS handshake: server certificate for %s not trusted",
 		    name);
+	for (n = out.size; n > 0 && out.data[n - 1] == ' '; n--)
+		;
 	err_set(e, E_UNAVAIL,
 	    "TLS handshake: server certificate for %s rejected: %s", name,
-	    printable(safe, sizeof(safe), (const char *)out.data, out.size));
+	    printable(safe, sizeof(safe), (const char *)out.data, n));
 	gnutls_free(out.data);
 	return -1;
 }
@@ -455,10 +571,11 @@ handshake_failure(struct tls *t, int r, const char *name, struct err *e)
 		return err_set(e, E_TEMPFAIL,
 		    "TLS handshake: connection lost: %s", gnutls_strerror(r));
 	if (r == GNUTLS_E_UNEXPECTED_PACKET_LENGTH ||
-	    r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
-		return err_set(e, E_PROTOCOL, "TLS handshake: %s (the server "
-		    "does not seem to speak TLS on this port; try --tls "
-		    "starttls)", gnutls_strerror(r));
+	    r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET ||
+	    r == GNUTLS_E_UNEXPECTED_PACKET)
+		return err_set(e, E_PROTOCOL, "TLS handshake: %s: plain text "
+		    "came where a TLS handshake was expected",
+		    gnutls_strerror(r));
 	return err_set(e, E_PROTOCOL, "TLS handshake: %s", gnutls_strerror(r));
 }
 
@@ -576,17 +693,75 @@ session_setup(struct tls *t, struct tls_ctx *ctx, const char *verify_name,
 	return 0;
 }
 
+/*
+ * Describe the stapled OCSP response in a few words for -v and
+ * --serverinfo.  vstatus is the outcome of certificate verification, or
+ * -1 when there was none (--insecure).  GnuTLS counts a response saying
+ * "unknown" as checked, which it is, but it vouches for nothing: *worry
+ * is set for that and for a revoked certificate.
+ */
+static const char *
+staple_words(struct tls *t, long vstatus, int *worry, char *buf,
+    size_t size)
+{
+	struct staple st;
+	char a[40], b[40];
+	int unknown;
+
+	*worry = 0;
+	read_staple(t, &st);
+	if (st.state == STAPLE_NONE)
+		return "none";
+	*worry = 1;
+	if (st.state == STAPLE_UNREADABLE)
+		return "present but unreadable";
+	if (vstatus >= 0 && (vstatus & GNUTLS_CERT_INVALID_OCSP_STATUS))
+		return "present but not valid (not signed by the certificate's "
+		    "issuer, or about another certificate)";
+	if (st.status == GNUTLS_OCSP_CERT_REVOKED) {
+		snprintf(buf, size, "%scertificate REVOKED since %s",
+		    vstatus < 0 ? "not checked (--insecure), says: " : "",
+		    utc(st.revoked_at, a, sizeof(a)));
+		return buf;
+	}
+	unknown = st.status != GNUTLS_OCSP_CERT_GOOD;
+	*worry = unknown;
+	snprintf(buf, size, "%s: certificate status %s (this update %s, "
+	    "next update %s)", vstatus < 0 ? "not checked (--insecure), says" :
+	    gnutls_ocsp_status_request_is_checked(t->s, 0) ? "checked" :
+	    "not accepted (out of date?)", unknown ? "unknown to the "
+	    "responder" : "good", utc(st.this_update, a, sizeof(a)),
+	    st.next_update == (time_t)-1 ? "not given" : utc(st.next_update,
+	    b, sizeof(b)));
+	return buf;
+}
+
+static void
+log_staple(struct tls *t, int verified)
+{
+	char buf[200];
+	int worry;
+	const char *w = staple_words(t, verified ? 0 : -1, &worry, buf,
+	    sizeof(buf));
+
+	if (strcmp(w, "none") == 0)
+		return;
+	if (worry)
+		log_warn("TLS: the OCSP response the server stapled: %s", w);
+	else
+		log_info("TLS: stapled OCSP response %s", w);
+}
+
 /* What -v says once the handshake is done. */
 static void
-log_established(struct tls *t)
+log_established(struct tls *t, const struct tls_ctx *ctx)
 {
 	char desc[128];
 
 	log_info("TLS established: %s%s", tls_describe(t, desc, sizeof(desc)),
 	    gnutls_session_is_resumed(t->s) ? " (session resumed)" : "");
-	if (gnutls_ocsp_status_request_is_checked(t->s, 0))
-		log_info("TLS: stapled OCSP response checked: certificate "
-		    "status good");
+	if (!ctx->report_only)
+		log_staple(t, !ctx->insecure);
 }
 
 int
@@ -625,7 +800,7 @@ tls_start(struct tls **out, struct tls_ctx *ctx, int fd,
 	if ((gnutls_session_is_resumed(t->s) && !ctx->insecure &&
 	    verify_resumed(t, verify_name, e) < 0) || check_pins(ctx, t, e) < 0)
 		goto fail;
-	log_established(t);
+	log_established(t, ctx);
 	*out = t;
 	return 0;
 fail:
@@ -713,6 +888,23 @@ tls_describe(struct tls *t, char *buf, size_t size)
 }
 
 const char *
+tls_protocol_name(struct tls *t)
+{
+	const char *n = gnutls_protocol_get_name(
+	    gnutls_protocol_get_version(t->s));
+
+	return n ? n : "?";
+}
+
+const char *
+tls_cipher_name(struct tls *t)
+{
+	const char *n = gnutls_cipher_get_name(gnutls_cipher_get(t->s));
+
+	return n ? n : "?";
+}
+
+const char *
 tls_version_string(void)
 {
 	return gnutls_check_version(NULL);
@@ -790,13 +982,9 @@ tls_sha256_hex(const void *data, size_t len, char hex[65])
 static void
 add_time(struct buf *out, const char *label, time_t t)
 {
-	struct tm tm;
-	char when[64];
+	char when[40];
 
-	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(when, sizeof(when), "?");
-	buf_addf(out, "    %s %s\n", label, when);
+	buf_addf(out, "    %s %s\n", label, utc(t, when, sizeof(when)));
 }
 
 static void
@@ -843,23 +1031,24 @@ tls_peer_info(struct tls *t, const char *verify_name, struct buf *out)
 	const gnutls_datum_t *certs;
 	gnutls_datum_t why = { NULL, 0 };
 	unsigned n = 0, i, status = 0;
-	char desc[128], safe[512];
+	char desc[128], safe[512], words[200];
+	int worry;
 
 	buf_addf(out, "TLS: %s%s\n", tls_describe(t, desc, sizeof(desc)),
 	    gnutls_session_is_resumed(t->s) ? " (resumed)" : "");
 	if (gnutls_certificate_verify_peers3(t->s, verify_name, &status) < 0)
 		status = GNUTLS_CERT_INVALID;
-	if (status != 0)
-		gnutls_certificate_verification_status_print(status,
-		    GNUTLS_CRT_X509, &why, 0);
+	if (status != 0 && gnutls_certificate_verification_status_print(
+	    status, GNUTLS_CRT_X509, &why, 0) == 0)
+		while (why.size > 0 && why.data[why.size - 1] == ' ')
+			why.size--;
 	buf_addf(out, "  verification: %s%s\n", status == 0 ?
 	    "trusted for " : "NOT trusted: ", status == 0 ? verify_name :
 	    why.data ? printable(safe, sizeof(safe), (const char *)why.data,
 	    why.size) : "?");
 	gnutls_free(why.data);
-	buf_addf(out, "  OCSP staple:  %s\n",
-	    gnutls_ocsp_status_request_is_checked(t->s, 0) ? "checked, good" :
-	    "none");
+	buf_addf(out, "  OCSP staple:  %s\n", staple_words(t, (long)status,
+	    &worry, words, sizeof(words)));
 	certs = gnutls_certificate_get_peers(t->s, &n);
 	for (i = 0; certs != NULL && i < n; i++)
 		add_cert(out, i, &certs[i]);

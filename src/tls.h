@@ -95,6 +95,9 @@ int tls_peer_info(struct tls *t, const char *verify_name, struct buf *out);
 void tls_sha256_hex(const void *data, size_t len, char hex[65]);
 /* "TLS1.3 with AES-256-GCM" style description, for -v. */
 const char *tls_describe(struct tls *t, char *buf, size_t size);
+/* The protocol ("TLS1.3") and cipher ("AES-256-GCM") names; static. */
+const char *tls_protocol_name(struct tls *t);
+const char *tls_cipher_name(struct tls *t);
 const char *tls_version_string(void);
 
 #endif

@@ -28,14 +28,30 @@ bad_send() {
 	sendto -f jane@example.com "$@" </dev/null
 }
 
-@test "--help: exit 0, usage on stdout, the main options, fits 80 columns" {
+@test "--help: exit 0, the common options on one screen, fits 80 columns" {
 	run --separate-stderr smtpsend --help
+	assert_success
+	assert_equal "$stderr" ""
+	local opt
+	for opt in --host --port --tls --from --cc --bcc --subject --attach --user \
+		--config --account --json --print --verbose --quiet \
+		--help=all --version; do
+		assert_output --partial -- "$opt"
+	done
+	[ "${#lines[@]}" -le 30 ] || fail "--help has ${#lines[@]} lines"
+	run awk 'length > 80 { print NR": "$0 }' <<<"$output"
+	assert_output ''
+}
+
+@test "--help=all: every option, by group, fits 80 columns" {
+	run --separate-stderr smtpsend --help=all
 	assert_success
 	assert_equal "$stderr" ""
 	local opt
 	for opt in --host --port --helo --timeout --tls --cafile --insecure \
 		--from --envelope-from --to --cc --bcc --subject --body-file \
-		--print --verbose --quiet --version; do
+		--print --verbose --quiet --version --config --account \
+		--json --syslog --log --progress --no-progress; do
 		assert_output --partial -- "$opt"
 	done
 	run awk 'length > 80 { print NR": "$0 }' <<<"$output"

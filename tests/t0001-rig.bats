@@ -194,18 +194,20 @@ f = s.makefile("rb"); print(f.readline()); s.sendall(b"QUIT\r\n"); f.read()' "$P
 
 @test "fakesmtpd: DRIP sends replies one octet at a time" {
 	start_fake - <<'EOF'
-DRIP 20
+DRIP 50
 EOF
 	local start
 	start=$(now)
 	run python -c 'import socket,sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 first = s.recv(100)
-print(len(first)); print(s.makefile("rb").readline())' "$PORT"
+print(len(first) < 10); print(s.makefile("rb").readline())' "$PORT"
+	# Under load a few octets may already wait at the first read; the
+	# point is that the line does not arrive whole.
 	assert_success
-	assert_line --index 0 1
+	assert_line --index 0 True
 	assert_line --index 1 "b'20 fake.test ESMTP fakesmtpd\\r\\n'"
-	assert_elapsed_below "$start" 3
+	assert_elapsed_below "$start" 5
 }
 
 @test "checkmsg.py: accepts a good message and decodes its headers" {

@@ -90,9 +90,8 @@ EOF
 # size_refusal ARGS...: the server's limit is 1000000 octets and the
 # message (described by ARGS) is larger: smtpsend must stop before MAIL, so
 # not one octet of the message is uploaded, and say both sizes.  Whatever
-# makes the message big -- a captured body here; a sparse attachment once
-# -a exists, e.g. `truncate -s 3G "$T/sparse"; size_refusal -a "$T/sparse"`
-# -- the refusal must come quickly.
+# makes the message big -- a captured body or a sparse multi-GiB
+# attachment -- the refusal must come quickly, without reading it through.
 size_refusal() {
 	start_fake - <<'EOF'
 CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES SIZE 1000000
@@ -127,6 +126,22 @@ EOF
 	head -c 600000 /dev/urandom >"$T/mid.bin"
 	size_refusal --body-file "$T/mid.bin"
 	[[ $stderr != *'at least'* ]] || fail "stderr: $stderr"
+}
+
+@test "SIZE: a 3 GiB sparse attachment is refused (65) before MAIL, without being read" {
+	truncate -s 3G "$T/sparse.bin"
+	printf 'see attachment\n' >"$T/body"
+	size_refusal --body-file "$T/body" -a "$T/sparse.bin"
+	# base64 of 3 GiB alone is over 4 GiB: the size named is the real one
+	# (or a lower bound), never a 32-bit wrap-around.
+	[ "${BASH_REMATCH[2]}" -gt 4294967296 ] || fail "stderr: $stderr"
+}
+
+@test "SIZE: two attachments whose sum is over the limit are refused (65)" {
+	head -c 600000 /dev/urandom >"$T/a.bin"
+	head -c 600000 /dev/urandom >"$T/b.bin"
+	printf 'two files\n' >"$T/body"
+	size_refusal --body-file "$T/body" -a "$T/a.bin" -a "$T/b.bin"
 }
 
 @test "SIZE: a message of exactly the limit is sent; one octet more is refused" {

@@ -36,6 +36,11 @@
 #                  after TLS.  Users come from DIR/dovecot/users
 #                  ("name:{PLAIN}password" lines; by default alice with
 #                  $PF_SASL_PASSWORD, else "interop-Secret-1").
+#   PF_SASL_KEYTAB=F  with PF_SASL=1: Dovecot also offers GSSAPI, accepting
+#                  any service principal in the Kerberos keytab F (copied
+#                  into the instance); PF_SASL_KRB5_CONFIG names the
+#                  krb5.conf it should use (tests/interop/kdc.sh writes
+#                  both).  A principal's realm is kept in the user name.
 #
 # Needs root (the Postfix master must start as root) and the postfix package.
 
@@ -255,6 +260,19 @@ start_dovecot() {
     [ -s "$d/users" ] ||
         printf 'alice:{PLAIN}%s\n' "${PF_SASL_PASSWORD:-interop-Secret-1}" >"$d/users"
     chmod 644 "$d/users"
+    local mechs="plain login cram-md5 scram-sha-1 scram-sha-256" krb5=
+    if [ -n "${PF_SASL_KEYTAB:-}" ]; then
+        # The auth process runs as Dovecot's internal user: give it its own
+        # copies, and the Kerberos settings through its environment (Dovecot
+        # clears the rest).  No replay cache: nothing to keep between runs.
+        install -m 400 -o dovecot "$PF_SASL_KEYTAB" "$d/krb5.keytab"
+        install -m 644 "${PF_SASL_KRB5_CONFIG:?PF_SASL_KRB5_CONFIG not set}" \
+            "$d/krb5.conf"
+        mechs="$mechs gssapi"
+        krb5="auth_krb5_keytab = $d/krb5.keytab
+auth_gssapi_hostname = \"\$ALL\"
+import_environment = TZ KRB5_CONFIG=$d/krb5.conf KRB5RCACHETYPE=none"
+    fi
     cat >"$d/dovecot.conf" <<EOF
 # Authentication-only Dovecot for the smtpsend interop tests (generated).
 base_dir = $d/run
@@ -262,7 +280,8 @@ state_dir = $d/state
 protocols =
 log_path = $d/dovecot.log
 ssl = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = $mechs
+$krb5
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $d/users

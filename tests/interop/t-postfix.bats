@@ -271,3 +271,80 @@ $(sed -e '/^\r\{0,1\}$/q' "$1")"
 	assert_failure 67
 	assert_output --partial '554'
 }
+
+@test "postfix: a multi-part message (HTML, inline image, attachments, UTF-8 names) arrives intact" {
+	local name='Bericht März ✓ 東京.pdf'
+	printf 'Grüße, see attached\n' >"$T/body"
+	printf '<p>Grüße <img src="cid:logo.png"></p>\n' >"$T/page.html"
+	head -c 3000 /dev/urandom >"$T/logo.png"
+	head -c 200000 /dev/urandom >"$T/$name"
+	printf 'a,b\n1,2\n' >"$T/table.csv"
+	run pf_send --tls starttls --cafile "$PF_CAFILE" -f 'Zoë <sender@example.com>' \
+		-s 'multi ✓' --html "$T/page.html" --inline "$T/logo.png" \
+		-a "$T/$name" -a "$T/table.csv" -H 'X-Test: interop' \
+		--priority high mime@example.com <"$T/body"
+	assert_success
+	msg=$(delivered mime@example.com)
+	run check_msg "$msg" --allow-2047-name --fold-limit 998 \
+		--expect-header 'Subject=multi ✓' --expect-header 'X-Test=interop' \
+		--expect-header 'Importance=high'
+	assert_success
+	run python "$HELPERS/mimeparts.py" "$msg"
+	assert_line 'tree multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/pdf,text/csv)'
+	local sum
+	for f in "$T/logo.png" "$T/$name" "$T/table.csv" "$T/page.html" "$T/body"; do
+		sum=$(sha256sum <"$f" | cut -d' ' -f1)
+		assert_output --partial "$sum"
+	done
+	assert_output --partial "	$name	$name	"
+	assert_clean_maillog
+}
+
+@test "postfix: -t with a complete message; Bcc recipient served, Bcc field gone" {
+	printf 'From: sender@example.com\nTo: raw-to@example.com\nBcc: raw-bcc@example.com\nSubject: whole message\n\n.dot line\nbody\n' >"$T/in.eml"
+	run pf_send --tls starttls --cafile "$PF_CAFILE" -t <"$T/in.eml"
+	assert_success
+	for rcpt in raw-to@example.com raw-bcc@example.com; do
+		msg=$(delivered "$rcpt")
+		run check_msg "$msg" --no-header Bcc --expect-header 'Subject=whole message' \
+			--expect-body $'.dot line\nbody\n' --check-date
+		assert_success
+	done
+	assert_clean_maillog
+}
+
+@test "postfix: a MIME message and a -t message queued while it was unreachable, then flushed over STARTTLS" {
+	printf '<p>queued <img src="cid:logo.png"></p>\n' >"$T/page.html"
+	head -c 3000 /dev/urandom >"$T/logo.png"
+	head -c 150000 /dev/urandom >"$T/data.bin"
+	run smtpsend --host 127.0.0.1 --port "$(closed_port)" --timeout 5 \
+		--queue-on-failure "$T/q" -f sender@example.com -s 'queued ✓' \
+		--html "$T/page.html" --inline "$T/logo.png" -a "$T/data.bin" \
+		queued-mime@example.com <<<"Grüße from the queue"
+	assert_success
+	printf 'From: sender@example.com\nTo: queued-to@example.com\nBcc: queued-bcc@example.com\nSubject: queued whole message\n\n.dot line\nbody\n' |
+		smtpsend --host 127.0.0.1 --port "$(closed_port)" --timeout 5 \
+			--queue-on-failure "$T/q" -t 2>/dev/null
+	assert_equal "$(count_queued "$T/q")" 2
+	run pf_send --tls starttls --cafile "$PF_CAFILE" --flush "$T/q"
+	assert_success
+	assert_equal "$(count_queued "$T/q")" 0
+	msg=$(delivered queued-mime@example.com)
+	assert_received_tls "$msg"
+	run check_msg "$msg" --expect-header 'Subject=queued ✓'
+	assert_success
+	run python "$HELPERS/mimeparts.py" "$msg"
+	assert_line 'tree multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/octet-stream)'
+	local f sum
+	for f in "$T/logo.png" "$T/data.bin" "$T/page.html"; do
+		sum=$(sha256sum <"$f" | cut -d' ' -f1)
+		assert_output --partial "$sum"
+	done
+	for rcpt in queued-to@example.com queued-bcc@example.com; do
+		msg=$(delivered "$rcpt")
+		run check_msg "$msg" --no-header Bcc --expect-header 'Subject=queued whole message' \
+			--expect-body $'.dot line\nbody\n'
+		assert_success
+	done
+	assert_clean_maillog
+}

@@ -137,7 +137,8 @@ test_phrases(void)
 	CHECK_STR(s, "From: \"say \\\"hi\\\"\"\n");
 	free(s);
 	s = phrase("Jane \xc3\x98 Clayton");
-	CHECK_STR(s, "From: =?utf-8?q?Jane_=C3=98_Clayton?=\n");
+	/* ASCII words stay readable; only the non-ASCII one is encoded */
+	CHECK_STR(s, "From: Jane =?utf-8?b?w5g=?= Clayton\n");
 	free(s);
 }
 
@@ -151,7 +152,7 @@ test_qp(void)
 
 	one = qp(text, sizeof(text) - 1, 0);
 	CHECK_STR(one, "caf=C3=A9 =3D 1=20\n=46rom me\n=2Edot =09\n"
-	    "lone=0Dcr end=20");
+	    "lone=0Dcr end=20=\n");
 	/* any chunking gives the same output */
 	for (step = 1; step < 8; step++) {
 		chunked = qp(text, sizeof(text) - 1, step);
@@ -165,9 +166,92 @@ test_qp(void)
 	free(one);
 }
 
+static char *
+param(void (*fn)(struct hdr *, const char *, const char *), const char *v)
+{
+	struct buf b;
+	struct hdr h;
+
+	buf_init(&b, 1 << 20);
+	hdr_start(&h, &b, "Content-Disposition");
+	hdr_word(&h, "attachment", 10);
+	fn(&h, "filename", v);
+	CHECK(hdr_end(&h) == 0);
+	return buf_detach(&b);
+}
+
+static void
+test_params(void)
+{
+	char *s, name[400];
+	size_t i;
+
+	s = param(hdr_param_2231, "report.pdf");
+	CHECK_STR(s, "Content-Disposition: attachment; filename=\"report.pdf\"\n");
+	free(s);
+	s = param(hdr_param_2231, "a \"b\", c; d");
+	CHECK_STR(s, "Content-Disposition: attachment; "
+	    "filename=\"a \\\"b\\\", c; d\"\n");
+	free(s);
+	s = param(hdr_param_2231, "\xe2\x9c\x93.txt");
+	CHECK_STR(s, "Content-Disposition: attachment; "
+	    "filename*=utf-8''%E2%9C%93.txt\n");
+	free(s);
+	s = param(hdr_param_2047, "\xe2\x9c\x93.txt");
+	CHECK_STR(s, "Content-Disposition: attachment; "
+	    "filename=\"=?utf-8?b?4pyTLnR4dA==?=\"\n");
+	free(s);
+	/* long names: continuations, never a character cut in two */
+	for (i = 0; i + 2 < sizeof(name); i += 2) {
+		name[i] = (char)0xc3;
+		name[i + 1] = (char)0xa9;
+	}
+	name[i] = '\0';
+	s = param(hdr_param_2231, name);
+	CHECK(lines_within(s, 78));
+	CHECK(strstr(s, "filename*0*=utf-8''%C3%A9") != NULL);
+	CHECK(strstr(s, "%C3;") == NULL && strstr(s, "*=%A9") == NULL);
+	free(s);
+	s = param(hdr_param_2047, name);
+	CHECK(lines_within(s, 78));
+	CHECK(encoded_words_within(s));
+	free(s);
+	s = param(hdr_param, "=_boundary");
+	CHECK_STR(s, "Content-Disposition: attachment; "
+	    "filename=\"=_boundary\"\n");
+	free(s);
+	CHECK(mime_is_token("utf-8") && !mime_is_token("a b") &&
+	    !mime_is_token("") && !mime_is_token("x=y"));
+}
+
+static void
+test_eol(void)
+{
+	static const char in[] = "a\nb\r\nc\rd\r";
+	char out[64];
+	struct eol e;
+	size_t n, i;
+
+	eol_init(&e);
+	n = eol_crlf(&e, in, sizeof(in) - 1, out);
+	n += eol_finish(&e, out + n);
+	CHECK(n == 12 && memcmp(out, "a\r\nb\r\nc\r\nd\r\n", 12) == 0);
+	/* cut anywhere, even between CR and LF: the same count */
+	for (i = 0; i < sizeof(in); i++) {
+		eol_init(&e);
+		n = eol_crlf(&e, in, i, NULL);
+		n += eol_crlf(&e, in + i, sizeof(in) - 1 - i, NULL);
+		CHECK(n + eol_finish(&e, NULL) == 12);
+	}
+	eol_init(&e);
+	CHECK(eol_finish(&e, NULL) == 0);
+}
+
 int
 main(void)
 {
+	test_params();
+	test_eol();
 	test_subjects();
 	test_phrases();
 	test_qp();
