@@ -234,7 +234,7 @@ EOF
 	[ "$(stored)" = 1 ]
 }
 
-@test "CHUNKING: bare LF and lone CR become CRLF; a line over 998 octets is refused before MAIL (65)" {
+@test "CHUNKING: bare LF and lone CR become CRLF; a queued line over 998 octets is refused before MAIL (65)" {
 	start_fake - <<'EOF'
 CAPA PIPELINING 8BITMIME CHUNKING ENHANCEDSTATUSCODES
 EOF
@@ -248,12 +248,20 @@ EOF
 	start_fake - <<'EOF'
 CAPA PIPELINING 8BITMIME CHUNKING ENHANCEDSTATUSCODES
 EOF
-	head -c 2000 /dev/zero | tr '\0' 'y' >"$T/long"
-	send -s long --body-file "$T/long" --raw a@example.com
+	# A queued file is sent as it is: the first chunk is filled before
+	# MAIL, so its over-long line stops everything before MAIL.
+	mkdir -m 700 "$T/q"
+	{ printf 'X-Sender: jane@example.com\r\nX-Receiver: a@example.com\r\n'
+	  printf 'From: jane@example.com\r\nSubject: long\r\n\r\n'
+	  head -c 2000 /dev/zero | tr '\0' 'y'; printf '\r\n'; } \
+		>"$T/q/20260101T000000Z-1-1.eml"
+	run --separate-stderr smtpsend --host 127.0.0.1 --port "$PORT" \
+		--timeout 10 --flush "$T/q"
 	assert_equal "$status" 65
-	[[ $stderr == *'998'* ]] || fail "stderr: $stderr"
+	[[ $output == *'998'* ]] || fail "output: $output"
 	wait_transcript '^C: QUIT$'
 	refute_transcript '^C: (MAIL|BDAT)'
+	[ -f "$T/q/failed/20260101T000000Z-1-1.eml" ]
 }
 
 @test "--no-chunking sends with DATA although the server offers CHUNKING" {
