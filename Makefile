@@ -68,8 +68,8 @@ UNIT_TESTS += tests/unit/test-rewrite
 UNIT_LIBOBJS += src/aliases.o src/rewrite.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
-	check-banned demo bench bench-attach install uninstall install-sendmail \
-	clean configure lint-man fuzz fuzz-run check-fuzz-replay
+	check-banned demo bench bench-small bench-attach install uninstall \
+	install-sendmail clean configure lint-man fuzz fuzz-run check-fuzz-replay
 
 all: smtpsend
 
@@ -173,7 +173,13 @@ lint-man:
 demo: all
 	@sh tests/demo.sh
 
+# Every benchmark of bench/README (about ten minutes; needs root and
+# `.ci/deps.sh --bench`).  bench-small: the quick one-message comparison
+# against aiosmtpd.
 bench: all
+	@bash bench/all.sh
+
+bench-small: all
 	@bash bench/run.sh
 
 # One 256 MiB attachment to Postfix's smtp-sink: smtpsend vs curl vs msmtp.

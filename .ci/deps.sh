@@ -31,7 +31,7 @@
 #              staples); bash-completion and zsh (the completion
 #              files are loaded and run, not only parsed)
 #   fuzz       clang with its libFuzzer runtime, for `make fuzz`
-#   --bench    also curl, msmtp and time, which `make bench` compares against
+#   --bench    also curl, msmtp, time, valgrind and bc for `make bench`
 #   --valgrind also valgrind, for `make check VALGRIND=1`
 set -eu
 
@@ -39,7 +39,7 @@ build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libma
 test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time softhsm2 openssl bash-completion zsh"
 interop="postfix dovecot-core krb5-kdc krb5-admin-server krb5-user dovecot-gssapi"
 fuzz="clang libclang-rt-14-dev"
-bench="curl msmtp time"
+bench="curl msmtp time valgrind bc"
 
 want="$build $test $interop $fuzz"
 for arg in "$@"; do

@@ -89,6 +89,7 @@ struct options {
 	enum dsn_ret dsn_ret;
 	const char *envid;	/* ENVID, printable ASCII, or NULL */
 	int dsn_required;	/* no DSN at the server: fail, not warn */
+	int no_chunking;	/* --no-chunking: DATA, never BDAT */
 	int require_tls;	/* --require-tls */
 	/* delivery: pickup directory, queue, flush (design.md section 6) */
 	const char *pickup_dir;	/* --pickup-dir: write, do not send */

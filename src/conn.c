@@ -1,5 +1,7 @@
 /* Buffered connection I/O with a swappable transport: see conn.h. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -129,11 +131,22 @@ conn_readable(struct conn *c)
 	return r != TLS_WANT_READ && r != TLS_WANT_WRITE;
 }
 
-/* Wait for the direction a transport call asked for. */
+/*
+ * Wait for the direction a transport call asked for.  Before waiting to
+ * read, ask for immediate ACKs: a server whose socket still uses Nagle's
+ * algorithm (Postfix) holds its reply back until its previous segment
+ * -- typically the TLS 1.3 session ticket sent right after the handshake
+ * -- is acknowledged, and a delayed ACK would make that a 40 ms stall.
+ */
 static int
 conn_wait(struct conn *c, ssize_t want, struct err *e)
 {
 	short ev = want == TLS_WANT_WRITE ? POLLOUT : POLLIN;
+	int one = 1;
+
+	if (ev == POLLIN)
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+		    sizeof(one));
 
 	return deadline_wait(c->fd, ev, c->dl, e) < 0 ? -1 : 0;
 }
@@ -213,16 +226,17 @@ conn_getline(struct conn *c, char *out, size_t max, size_t *len,
 	return 0;
 }
 
-int
-conn_flush(struct conn *c, struct err *e)
+/* Send all of p, waiting as the transport needs. */
+static int
+send_all(struct conn *c, const char *p, size_t n, struct err *e)
 {
 	struct err te;
 	size_t off = 0;
 	ssize_t r;
 
 	err_init(&te);
-	while (off < c->wlen) {
-		r = c->ops->send(c->ctx, c->wbuf + off, c->wlen - off, &te);
+	while (off < n) {
+		r = c->ops->send(c->ctx, p + off, n - off, &te);
 		if (r > 0) {
 			off += (size_t)r;
 			c->sent += (unsigned long long)r;
@@ -234,30 +248,46 @@ conn_flush(struct conn *c, struct err *e)
 		if (conn_wait(c, r, e) < 0)
 			return -1;
 	}
-	c->wlen = 0;
 	return 0;
 }
 
 int
+conn_flush(struct conn *c, struct err *e)
+{
+	if (c->wlen > 0 && send_all(c, c->wbuf, c->wlen, e) < 0)
+		return -1;
+	c->wlen = 0;
+	return 0;
+}
+
+/*
+ * Small writes gather in wbuf.  A write that does not fit tops wbuf up
+ * and sends it; whole buffer-loads of the rest go straight from the
+ * caller's memory (no copy), and only the tail is kept.
+ */
+int
 conn_write(struct conn *c, const void *p, size_t n, struct err *e)
 {
 	const char *s = p;
-	size_t room;
+	size_t room, bulk;
 
-	while (n > 0) {
-		room = sizeof(c->wbuf) - c->wlen;
-		if (room == 0) {
-			if (conn_flush(c, e) < 0)
-				return -1;
-			continue;
-		}
-		if (room > n)
-			room = n;
-		memcpy(c->wbuf + c->wlen, s, room);
-		c->wlen += room;
-		s += room;
-		n -= room;
+	room = sizeof(c->wbuf) - c->wlen;
+	if (n <= room) {
+		memcpy(c->wbuf + c->wlen, s, n);
+		c->wlen += n;
+		return 0;
 	}
+	memcpy(c->wbuf + c->wlen, s, room);
+	c->wlen += room;
+	s += room;
+	n -= room;
+	if (conn_flush(c, e) < 0)
+		return -1;
+	bulk = n - n % sizeof(c->wbuf);
+	if (bulk > 0 && send_all(c, s, bulk, e) < 0)
+		return -1;
+	memcpy(c->wbuf, s + bulk, n - bulk);
+	c->wlen = n - bulk;
 	return 0;
 }
 

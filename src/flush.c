@@ -42,6 +42,8 @@ struct flush {
 	struct err perm;	/* the first permanent failure */
 	struct err conn;	/* the first non-temporary link failure */
 	struct err stop;	/* why the flush ended early */
+	unsigned unsynced;	/* removals the directory has not synced */
+	int64_t synced_ms;	/* when it last did */
 };
 
 /* One report line on standard output: "sent NAME: detail". */
@@ -189,6 +191,27 @@ give_up(struct flush *f, const char *name, const struct err *why,
 	err_set(&f->perm, why->kind, "%s", why->msg);
 }
 
+/*
+ * Make the removals of delivered files durable.  Not after every file:
+ * an fsync of the directory costs milliseconds, more than sending a
+ * small message.  A removal the kernel has seen survives the process
+ * being killed; only a crash of the whole system within the last second
+ * (or 256 messages) can undo it, and then those messages are sent again
+ * -- a duplicate, never a loss.
+ */
+static void
+sync_removals(struct flush *f, int now)
+{
+	int64_t t = now_ms();
+
+	if (f->unsynced == 0 || (!now && f->unsynced < 256 &&
+	    t - f->synced_ms < 1000))
+		return;
+	fsync(f->dirfd);
+	f->unsynced = 0;
+	f->synced_ms = t;
+}
+
 /* Delivered: only now does the file go. */
 static int
 remove_sent(struct flush *f, const char *name)
@@ -200,7 +223,8 @@ remove_sent(struct flush *f, const char *name)
 		    "%s", f->dir, name, strerror(errno));
 		return -1;
 	}
-	fsync(f->dirfd);
+	f->unsynced++;
+	sync_removals(f, 0);
 	return 0;
 }
 
@@ -480,6 +504,7 @@ flush_run(const struct options *o, const char *self_name,
 	f.failfd = -1;
 	f.self_name = self_name;
 	f.dl = dl;
+	f.synced_ms = now_ms();
 	err_init(&f.perm);
 	err_init(&f.conn);
 	err_init(&f.stop);
@@ -502,6 +527,7 @@ flush_run(const struct options *o, const char *self_name,
 	}
 	err_init(&ok);
 	session_close(f.ss, &ok);
+	sync_removals(&f, 1);
 	rc = outcome(&f, n, e);
 	for (i = 0; i < n; i++)
 		free(names[i]);

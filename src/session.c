@@ -58,6 +58,9 @@ struct session {
 	enum err_stage stage;	/* what the reply being judged answers */
 	int broken;		/* the stream cannot carry another command */
 	int in_txn;		/* MAIL sent, transaction not finished */
+	int data_pending;	/* a pipelined DATA awaits its reply */
+	int last_message;	/* no transaction follows this one */
+	int quit_sent;		/* QUIT went out behind the message */
 	int dsn_warned;		/* "no DSN here" was said on this connection */
 	/* The current transaction, as the pre-flight decided it. */
 	int intl;		/* it uses SMTPUTF8 */
@@ -994,44 +997,157 @@ envelope_free(struct envelope *env)
 }
 
 /*
- * MAIL and every RCPT leave in one write when the server pipelines (RFC
- * 2920); DATA waits for the recipients' answers, so that a refused
- * recipient never leaves a half-sent transaction behind.
+ * The message content after the envelope: DATA and dot-stuffed text (RFC
+ * 5321 section 4.1.1.4), or BDAT chunks (RFC 3030) when the server
+ * offers CHUNKING and --no-chunking is not given.
+ */
+struct body_out {
+	int bdat;
+	struct smtp_chunk ck;
+	const char *p;		/* content read but not yet in a chunk */
+	size_t n;
+	int eof;		/* read() has reported the end */
+	unsigned outstanding;	/* chunk replies not read yet */
+};
+
+/* Fill the chunk from the message, until it is full or the content ends. */
+static int
+chunk_fill(struct session *ss, struct session_msg *m, struct body_out *b,
+    struct err *e)
+{
+	long took;
+
+	while (!smtp_chunk_full(&b->ck)) {
+		if (b->n == 0) {
+			if (b->eof)
+				return 0;
+			if (deadline_check(ss->dl, e) < 0 ||
+			    m->read(m->ctx, &b->p, &b->n, e) < 0)
+				return -1;
+			if (b->n == 0) {
+				b->eof = 1;
+				return 0;
+			}
+		}
+		if ((took = smtp_chunk_add(&b->ck, b->p, b->n, e)) < 0)
+			return -1;
+		b->p += took;
+		b->n -= (size_t)took;
+	}
+	return 0;
+}
+
+/*
+ * Read replies to chunks already sent: those that have arrived (all ==
+ * 0) or every one still due (all == 1).  The first refusal is the
+ * outcome; the replies still due after it are read too, so that the
+ * stream stays in step for RSET (RFC 3030 section 4.1: the server
+ * discards chunks that follow a failed one, but answers them).
  */
 static int
-envelope(struct session *ss, struct session_msg *m, struct err *e)
+chunk_replies(struct session *ss, struct body_out *b, int all,
+    struct err *e)
 {
-	struct envelope env;
-	int pipelined = (ss->smtp.caps.flags & CAP_PIPELINING) != 0, rc = -1;
-	size_t i;
+	struct err drain;
 
-	m->naccepted = 0;
-	if (envelope_build(ss, m, &env, e) < 0)
-		goto out;
-	phase(ss, MAIL_MS, "MAIL FROM:<%s>", env.from);
-	/* From the first buffered command on, the stream is committed. */
-	ss->in_txn = 1;
-	if (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase, env.from_params) < 0)
-		goto out;
-	for (i = 0; pipelined && i < env.n; i++)
-		if (smtp_cmd(&ss->smtp, e, "RCPT TO:<%s>%s", env.addrs[i],
-		    env.params[i]) < 0)
-			goto out;
-	phase(ss, MAIL_MS, "MAIL FROM:<%s>", env.from);
-	ss->stage = STAGE_MAIL;
-	if (smtp_flush(&ss->smtp, e) < 0)
-		goto out;
-	if (expect(ss, 250, 0, e) < 0) {
-		/* Pipelined RCPTs still get (refusing) answers: drain them. */
-		for (i = 0; pipelined && i < env.n; i++)
-			if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+	while (b->outstanding > 0 && (all || conn_readable(ss->conn))) {
+		if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+			return -1;
+		b->outstanding--;
+		if (check_reply(ss, 250, 0, e) == 0)
+			continue;
+		err_init(&drain);
+		while (b->outstanding > 0) {
+			if (smtp_read_reply(&ss->smtp, &ss->reply, &drain) < 0) {
+				ss->broken = 1;
 				break;
-		goto out;
+			}
+			b->outstanding--;
+		}
+		return -1;
 	}
-	rc = rcpt_replies(ss, m, &env, pipelined, e);
-out:
-	envelope_free(&env);
-	return rc;
+	return 0;
+}
+
+/* The reply to the end of the message is the verdict. */
+static int
+verdict(struct session *ss, struct session_msg *m, struct err *e)
+{
+	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+		return -1;
+	ss->no_quit = 0;
+	ss->in_txn = 0;
+	if (check_reply(ss, 250, 0, e) < 0)
+		return -1;
+	smtp_reply_summary(&ss->reply, m->reply, sizeof(m->reply));
+	log_info("accepted: %s", m->reply);
+	return 0;
+}
+
+/*
+ * A single-message run ends with QUIT whatever the verdict: with
+ * PIPELINING it leaves in the same write as the end of the message
+ * (RFC 2920 section 3.1 allows QUIT last in a group), saving a round
+ * trip.  The verdict is still read first, and then the 221.
+ */
+static int
+quit_behind(struct session *ss, struct err *e)
+{
+	if (!ss->last_message || !(ss->smtp.caps.flags & CAP_PIPELINING))
+		return 0;
+	if (smtp_cmd(&ss->smtp, e, "QUIT") < 0)
+		return -1;
+	ss->quit_sent = 1;
+	return 0;
+}
+
+/*
+ * The rest of the message in BDAT chunks, the last one marked LAST.
+ * Chunks leave back to back when the server pipelines; their replies are
+ * read as they arrive, so a refusal stops the upload early.  Without
+ * PIPELINING each chunk waits for its reply.  A local error between
+ * chunks sends no LAST: the transaction stays open and is reset.
+ */
+static int
+bdat_rest(struct session *ss, struct session_msg *m, struct body_out *b,
+    int pipelined, struct err *e)
+{
+	struct progress pr;
+	int last;
+
+	progress_start(&pr, ss->o->progress, ss->size ? ss->size :
+	    ss->size_floor);
+	for (;;) {
+		phase(ss, BLOCK_MS, "sending the message");
+		ss->stage = STAGE_DATA;
+		if (chunk_fill(ss, m, b, e) < 0)
+			goto fail;
+		last = b->eof;
+		if (smtp_chunk_queue(&ss->smtp, &b->ck, last, e) < 0 ||
+		    (last && quit_behind(ss, e) < 0) ||
+		    smtp_flush(&ss->smtp, e) < 0)
+			goto fail;
+		b->outstanding++;
+		progress_update(&pr, b->ck.total);
+		if (last)
+			break;
+		if (chunk_replies(ss, b, !pipelined, e) < 0)
+			goto fail;
+	}
+	progress_end(&pr);
+	report_size(ss->o->report, b->ck.total);
+	/* As after the final dot: the verdict is worth waiting for. */
+	m->dot_sent = 1;
+	deadline_shield(ss->dl);
+	phase(ss, DOT_MS, "end of data");
+	ss->stage = STAGE_DATA;
+	b->outstanding--;
+	if (chunk_replies(ss, b, 1, e) < 0)
+		return -1;
+	return verdict(ss, m, e);
+fail:
+	progress_end(&pr);
+	return -1;
 }
 
 /*
@@ -1055,20 +1171,15 @@ early_reply(struct session *ss, struct err *e)
 	    "end of the message", ss->phase, ss->reply.code);
 }
 
-/* DATA, the message itself, and the final dot (RFC 5321 section 4.1.1.4). */
+/* The message text after the 354 reply to DATA, and the final dot. */
 static int
-data(struct session *ss, struct session_msg *m, struct err *e)
+data_text(struct session *ss, struct session_msg *m, struct err *e)
 {
 	struct smtp_data d;
 	struct progress pr;
 	const char *p;
 	size_t n;
 
-	phase(ss, DATA_MS, "DATA");
-	ss->stage = STAGE_DATA;
-	if (smtp_cmd(&ss->smtp, e, "DATA") < 0 ||
-	    smtp_flush(&ss->smtp, e) < 0 || expect(ss, 354, 0, e) < 0)
-		return -1;
 	/* From here until the final dot, QUIT would be message text. */
 	ss->no_quit = 1;
 	smtp_data_init(&d);
@@ -1095,7 +1206,8 @@ data(struct session *ss, struct session_msg *m, struct err *e)
 	phase(ss, DOT_MS, "end of data");
 	ss->stage = STAGE_DATA;
 	report_size(ss->o->report, d.octets);
-	if (smtp_data_end(&ss->smtp, &d, e) < 0)
+	if (smtp_data_finish(&ss->smtp, &d, e) < 0 || quit_behind(ss, e) < 0 ||
+	    smtp_flush(&ss->smtp, e) < 0)
 		return -1;
 	/*
 	 * The dot is out: a cancellation from now on only shortens the wait
@@ -1103,15 +1215,158 @@ data(struct session *ss, struct session_msg *m, struct err *e)
 	 */
 	m->dot_sent = 1;
 	deadline_shield(ss->dl);
+	return verdict(ss, m, e);
+}
+
+/*
+ * One transaction.  With PIPELINING (RFC 2920) MAIL, every RCPT and the
+ * command that starts the content -- DATA, or the first BDAT chunk --
+ * leave in one write, and the replies are matched to them in order.
+ * What a recipient refusal then needs:
+ *  - BDAT: nothing is committed before BDAT LAST, so the first chunk is
+ *    only marked LAST when no refusal could make us take it back (one
+ *    recipient, or --on-rcpt-reject continue); otherwise the refusal is
+ *    the outcome and RSET ends the transaction.  A small message thus
+ *    costs one round trip.
+ *  - DATA: a correct server answers DATA with 554 when no recipient was
+ *    taken.  If it says 354 while the policy refuses the message (some
+ *    recipient refused, --on-rcpt-reject abort), the only way to cancel
+ *    is to hang up before the final dot, which makes the server drop
+ *    the transaction (RFC 5321 section 4.1.1.4); the session is then
+ *    spent.
+ * Without PIPELINING each command waits for its reply.
+ */
+static const char hangup_note[] =
+    "(hanging up: the message must not go to only some recipients)";
+
+static int
+transaction(struct session *ss, struct session_msg *m, struct err *e)
+{
+	struct envelope env;
+	struct body_out b;
+	struct err refused;
+	int pipelined = (ss->smtp.caps.flags & CAP_PIPELINING) != 0;
+	int rc = -1, last = 0, rcpt_rc;
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	smtp_chunk_init(&b.ck);
+	b.bdat = (ss->smtp.caps.flags & CAP_CHUNKING) != 0 &&
+	    !ss->o->no_chunking;
+	m->naccepted = 0;
+	if (envelope_build(ss, m, &env, e) < 0)
+		goto out;
+	/* A first chunk is read before MAIL: a local error stops all. */
+	if (pipelined && b.bdat) {
+		if (chunk_fill(ss, m, &b, e) < 0)
+			goto out;
+		last = b.eof && (ss->o->rcpt_continue || m->nrcpt == 1);
+	}
+	phase(ss, MAIL_MS, "MAIL FROM:<%s>", env.from);
+	/* From the first buffered command on, the stream is committed. */
+	ss->in_txn = 1;
+	if (smtp_cmd(&ss->smtp, e, "%s%s", ss->phase, env.from_params) < 0)
+		goto out;
+	for (i = 0; pipelined && i < env.n; i++)
+		if (smtp_cmd(&ss->smtp, e, "RCPT TO:<%s>%s", env.addrs[i],
+		    env.params[i]) < 0)
+			goto out;
+	if (pipelined) {
+		if (b.bdat ? smtp_chunk_queue(&ss->smtp, &b.ck, last, e) :
+		    smtp_cmd(&ss->smtp, e, "DATA"))
+			goto out;
+		if (last && quit_behind(ss, e) < 0)
+			goto out;
+		if (last)
+			report_size(ss->o->report, b.ck.total);
+		/*
+		 * Until DATA's reply is read the server may be taking text:
+		 * a QUIT now would be part of the message.
+		 */
+		ss->data_pending = !b.bdat;
+		b.outstanding = b.bdat;
+	}
+	phase(ss, MAIL_MS, "MAIL FROM:<%s>", env.from);
+	ss->stage = STAGE_MAIL;
+	if (smtp_flush(&ss->smtp, e) < 0)
+		goto out;
+	if (expect(ss, 250, 0, e) < 0) {
+		/* The pipelined commands still get (refusing) answers. */
+		for (i = 0; pipelined && i < env.n + 1; i++)
+			if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+				goto out;
+		ss->data_pending = 0;
+		if (pipelined && !b.bdat && ss->reply.code == 354)
+			ss->no_quit = ss->broken = 1;
+		goto out;
+	}
+	err_init(&refused);
+	rcpt_rc = rcpt_replies(ss, m, &env, pipelined, &refused);
+	if (rcpt_rc < 0 && refused.smtp_code == 0) {
+		*e = refused;		/* no reply at all: the link failed */
+		goto out;
+	}
+	if (!pipelined) {
+		if (rcpt_rc < 0) {
+			*e = refused;
+			goto out;
+		}
+		if (b.bdat) {
+			rc = bdat_rest(ss, m, &b, 0, e);
+			goto out;
+		}
+		phase(ss, DATA_MS, "DATA");
+		ss->stage = STAGE_DATA;
+		if (smtp_cmd(&ss->smtp, e, "DATA") == 0 &&
+		    smtp_flush(&ss->smtp, e) == 0 &&
+		    expect(ss, 354, 0, e) == 0)
+			rc = data_text(ss, m, e);
+		goto out;
+	}
+	/* The reply to the group's last command. */
+	if (b.bdat)
+		phase(ss, last ? DOT_MS : BLOCK_MS, "BDAT");
+	else
+		phase(ss, DATA_MS, "DATA");
+	ss->stage = STAGE_DATA;
 	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
-		return -1;
-	ss->no_quit = 0;
-	ss->in_txn = 0;
-	if (check_reply(ss, 250, 0, e) < 0)
-		return -1;
-	smtp_reply_summary(&ss->reply, m->reply, sizeof(m->reply));
-	log_info("accepted: %s", m->reply);
-	return 0;
+		goto out;
+	ss->data_pending = 0;
+	if (b.bdat) {
+		b.outstanding = 0;
+		if (rcpt_rc < 0) {
+			*e = refused;
+			goto out;
+		}
+		if (last) {
+			m->dot_sent = 1;
+			ss->in_txn = 0;
+			if (check_reply(ss, 250, 0, e) < 0)
+				goto out;
+			smtp_reply_summary(&ss->reply, m->reply,
+			    sizeof(m->reply));
+			log_info("accepted: %s", m->reply);
+			rc = 0;
+			goto out;
+		}
+		if (check_reply(ss, 250, 0, e) == 0)
+			rc = bdat_rest(ss, m, &b, 1, e);
+		goto out;
+	}
+	if (rcpt_rc < 0) {
+		if (ss->reply.code == 354) {
+			log_proto("-->", hangup_note, strlen(hangup_note));
+			ss->no_quit = ss->broken = 1;
+		}
+		*e = refused;
+		goto out;
+	}
+	if (check_reply(ss, 354, 0, e) == 0)
+		rc = data_text(ss, m, e);
+out:
+	smtp_chunk_free(&b.ck);
+	envelope_free(&env);
+	return rc;
 }
 
 /*
@@ -1128,12 +1383,13 @@ finish(struct session *ss, const struct err *outcome)
 
 	if (!ss->connected)
 		return;
-	if (outcome->timed_out)
+	if (outcome->timed_out || ss->data_pending)
 		ss->no_quit = 1;
 	err_init(&qe);
 	deadline_cleanup(ss->dl, "QUIT", QUIT_MS);
-	if (!ss->no_quit && smtp_cmd(&ss->smtp, &qe, "QUIT") == 0 &&
-	    smtp_flush(&ss->smtp, &qe) == 0 &&
+	if (!ss->no_quit && (ss->quit_sent ||
+	    (smtp_cmd(&ss->smtp, &qe, "QUIT") == 0 &&
+	    smtp_flush(&ss->smtp, &qe) == 0)) &&
 	    smtp_read_reply(&ss->smtp, &ss->reply, &qe) == 0 &&
 	    ss->reply.code != 221)
 		err_set(&qe, E_PROTOCOL, "QUIT: %s", smtp_reply_summary(
@@ -1179,7 +1435,8 @@ choose_helo(struct session *ss, const char *self_name, struct err *e)
 static int
 still_in_step(const struct session *ss, const struct err *e)
 {
-	if (!ss->connected || ss->no_quit || e->timed_out ||
+	if (!ss->connected || ss->no_quit || ss->data_pending ||
+	    e->timed_out ||
 	    e->kind == E_PROTOCOL || deadline_cancelled(ss->dl))
 		return 0;
 	if (!ss->in_txn)
@@ -1251,8 +1508,7 @@ session_send(struct session *ss, struct session_msg *m, struct err *e)
 	m->dot_sent = 0;
 	if (!session_usable(ss))
 		return err_set(e, E_SOFTWARE, "session not usable");
-	if (preflight(ss, m, e) < 0 || envelope(ss, m, e) < 0 ||
-	    data(ss, m, e) < 0) {
+	if (preflight(ss, m, e) < 0 || transaction(ss, m, e) < 0) {
 		if (!still_in_step(ss, e))
 			ss->broken = 1;
 		return -1;
@@ -1275,6 +1531,12 @@ session_reset(struct session *ss, struct err *e)
 	}
 	ss->in_txn = 0;
 	return 0;
+}
+
+void
+session_last(struct session *ss)
+{
+	ss->last_message = 1;
 }
 
 int
@@ -1416,9 +1678,11 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	m.nrcpt = n;
 	for (i = 0; i < n; i++)
 		m.rcpt[i].mb = rcpt[i];
-	if (session_open(&ss, o, self_name, dl, e) == 0 &&
-	    session_send(ss, &m, e) == 0)
-		rc = 0;
+	if (session_open(&ss, o, self_name, dl, e) == 0) {
+		session_last(ss);
+		if (session_send(ss, &m, e) == 0)
+			rc = 0;
+	}
 	if (o->rcpt_continue && session_partial(&m, e) < 0)
 		rc = -1;
 	session_close(ss, e);

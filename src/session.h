@@ -130,6 +130,11 @@ int session_send(struct session *ss, struct session_msg *m, struct err *e);
  * 4.1.1.5), but only when the last transaction did not complete.
  */
 int session_reset(struct session *ss, struct err *e);
+/*
+ * No transaction follows the next one: QUIT may then travel with the end
+ * of the message (session_close() reads its reply).
+ */
+void session_last(struct session *ss);
 /* True while the connection can carry another transaction. */
 int session_usable(const struct session *ss);
 /*

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "log.h"
 #include "smtp.h"
+#include "xmalloc.h"
 
 int
 smtp_cmd(struct smtp *s, struct err *e, const char *fmt, ...)
@@ -421,15 +422,130 @@ smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
 }
 
 int
-smtp_data_end(struct smtp *s, struct smtp_data *d, struct err *e)
+smtp_data_finish(struct smtp *s, struct smtp_data *d, struct err *e)
 {
 	if ((d->pending_cr || !d->at_bol) && end_line(s, d, e) < 0)
 		return -1;
 	d->pending_cr = 0;
 	log_proto("-->", ".", 1);
-	if (conn_write(s->conn, ".\r\n", 3, e) < 0)
+	return conn_write(s->conn, ".\r\n", 3, e);
+}
+
+int
+smtp_data_end(struct smtp *s, struct smtp_data *d, struct err *e)
+{
+	if (smtp_data_finish(s, d, e) < 0)
 		return -1;
 	return conn_flush(s->conn, e);
+}
+
+/* Octets kept in front of a chunk's data for its BDAT command line. */
+#define CHUNK_HEAD	32
+
+void
+smtp_chunk_init(struct smtp_chunk *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->at_bol = 1;
+}
+
+void
+smtp_chunk_free(struct smtp_chunk *c)
+{
+	free(c->mem);
+	c->mem = NULL;
+}
+
+int
+smtp_chunk_full(const struct smtp_chunk *c)
+{
+	return c->len + 2 > SMTP_CHUNK_MAX;
+}
+
+static void
+chunk_eol(struct smtp_chunk *c, char *out)
+{
+	out[c->len++] = '\r';
+	out[c->len++] = '\n';
+	c->at_bol = 1;
+	c->col = 0;
+}
+
+long
+smtp_chunk_add(struct smtp_chunk *c, const char *p, size_t n,
+    struct err *e)
+{
+	char *out;
+	size_t i = 0, run, stop;
+
+	/* Two spare octets past the limit hold a final CRLF (queue). */
+	if (c->mem == NULL)
+		c->mem = xmalloc(CHUNK_HEAD + SMTP_CHUNK_MAX + 2);
+	out = c->mem + CHUNK_HEAD;
+	while (i < n && !smtp_chunk_full(c)) {
+		if (c->pending_cr) {
+			/* CR LF is one line end; a lone CR is one too. */
+			c->pending_cr = 0;
+			chunk_eol(c, out);
+			if (p[i] == '\n')
+				i++;
+			continue;
+		}
+		if (p[i] == '\r' || p[i] == '\n') {
+			if (p[i] == '\r')
+				c->pending_cr = 1;
+			else
+				chunk_eol(c, out);
+			i++;
+			continue;
+		}
+		stop = i + (SMTP_CHUNK_MAX - c->len);
+		if (stop > n)
+			stop = n;
+		for (run = i; run < stop && p[run] != '\r' && p[run] != '\n';
+		    run++)
+			;
+		c->col += run - i;
+		if (c->col > SMTP_TEXT_LINE_MAX)
+			return err_set(e, E_DATA,
+			    "message has a line longer than %d octets",
+			    SMTP_TEXT_LINE_MAX);
+		memcpy(out + c->len, p + i, run - i);
+		c->len += run - i;
+		c->at_bol = 0;
+		i = run;
+	}
+	return (long)i;
+}
+
+int
+smtp_chunk_queue(struct smtp *s, struct smtp_chunk *c, int last,
+    struct err *e)
+{
+	char line[CHUNK_HEAD];
+	int n;
+
+	if (c->mem == NULL)
+		c->mem = xmalloc(CHUNK_HEAD + SMTP_CHUNK_MAX + 2);
+	if (last && (c->pending_cr || !c->at_bol))
+		chunk_eol(c, c->mem + CHUNK_HEAD);
+	c->pending_cr = 0;
+	n = snprintf(line, sizeof(line), "BDAT %zu%s", c->len,
+	    last ? " LAST" : "");
+	log_proto("-->", line, (size_t)n);
+	if (last || c->nqueued == 0)
+		log_proto("-->", "(message data)", 14);
+	memcpy(line + n, "\r\n", 2);
+	n += 2;
+	/* The command line goes right in front of the data: one write. */
+	memcpy(c->mem + CHUNK_HEAD - n, line, (size_t)n);
+	if (conn_write(s->conn, c->mem + CHUNK_HEAD - n, (size_t)n + c->len,
+	    e) < 0)
+		return -1;
+	c->total += c->len;
+	c->nqueued++;
+	c->len = 0;
+	return 0;
 }
 
 /*

@@ -120,5 +120,47 @@ int smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
     size_t n, struct err *e);
 /* Finish the last line, send "." and flush. */
 int smtp_data_end(struct smtp *s, struct smtp_data *d, struct err *e);
+/* The same without the flush, so that a command may follow in the write. */
+int smtp_data_finish(struct smtp *s, struct smtp_data *d, struct err *e);
+
+
+/*
+ * BDAT chunk writer (RFC 3030).  Message bytes are gathered, line ends
+ * made CRLF (the same rules as smtp_data_write(), without dot-stuffing,
+ * which BDAT does not use), into a chunk of up to SMTP_CHUNK_MAX octets;
+ * smtp_chunk_queue() then queues "BDAT n" and the chunk behind any
+ * commands already queued, so a small message leaves in the same write
+ * as its MAIL and RCPT commands.
+ */
+#define SMTP_CHUNK_MAX	(1024 * 1024)
+
+struct smtp_chunk {
+	char *mem;		/* room for the command line, then data */
+	size_t len;		/* data octets held */
+	int at_bol;
+	int pending_cr;
+	size_t col;
+	unsigned long long total;	/* data octets queued so far */
+	unsigned nqueued;		/* BDAT commands queued so far */
+};
+
+void smtp_chunk_init(struct smtp_chunk *c);
+void smtp_chunk_free(struct smtp_chunk *c);
+/*
+ * Take message bytes from p; returns how many of the n were taken (fewer
+ * when the chunk filled up: queue it and offer the rest again), or -1
+ * with E_DATA for a line over 998 octets.
+ */
+long smtp_chunk_add(struct smtp_chunk *c, const char *p, size_t n,
+    struct err *e);
+/* True when the chunk cannot take another octet. */
+int smtp_chunk_full(const struct smtp_chunk *c);
+/*
+ * Queue "BDAT n" (or "BDAT n LAST", after finishing an unterminated last
+ * line) and the chunk's data; nothing is flushed.  The chunk is empty
+ * afterwards.
+ */
+int smtp_chunk_queue(struct smtp *s, struct smtp_chunk *c, int last,
+    struct err *e);
 
 #endif

@@ -190,7 +190,7 @@ EOF
 	send bob@example.com <<<"x"
 	assert_equal "$status" 65
 	[[ $stderr == *'552 Message size exceeds'* ]] || fail "stderr: $stderr"
-	refute_transcript '^C: DATA'
+	refute_transcript '^D: '
 }
 
 # ------------------------------------------------------------ 8BITMIME

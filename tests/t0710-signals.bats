@@ -39,8 +39,9 @@ stop_with() {
 	stderr=$(cat "$T/run.err")
 }
 
-@test "SIGTERM while the server sits on RCPT: exit 75 at once, QUIT sent, no DATA" {
+@test "SIGTERM while the server sits on RCPT (no PIPELINING): exit 75 at once, QUIT sent, no DATA" {
 	start_fake - <<'EOF'
+CAPA 8BITMIME ENHANCEDSTATUSCODES
 SILENT RCPT
 EOF
 	start bob@example.com <<<"x"
@@ -50,6 +51,22 @@ EOF
 	[[ $stderr == *'RCPT TO:<bob@example.com>: interrupted by SIGTERM'* ]] || fail "stderr: $stderr"
 	refute_transcript '^C: DATA'
 	wait_transcript '^C: QUIT$'
+}
+
+@test "SIGTERM while a pipelined DATA is unanswered: exit 75, no text, hang up without QUIT" {
+	start_fake - <<'EOF'
+SILENT RCPT
+EOF
+	start bob@example.com <<<"x"
+	wait_transcript '^C: DATA' 10
+	stop_with TERM
+	assert_equal "$status" 75
+	[[ $stderr == *'interrupted by SIGTERM'* ]] || fail "stderr: $stderr"
+	# The server may already be taking text: QUIT would become part of
+	# the message, so the connection is simply closed.
+	wait_transcript '^\* (EOF from client|DISCONNECT)'
+	refute_transcript '^C: QUIT'
+	refute_transcript '^D: '
 }
 
 @test "SIGINT in the middle of the message: no final dot, no QUIT inside DATA, exit 75" {
@@ -121,7 +138,9 @@ EOF
 }
 
 @test "a second signal ends the process at once, even while it says QUIT" {
+	# Without PIPELINING, so that no DATA is in flight and QUIT is said.
 	start_fake - <<'EOF'
+CAPA 8BITMIME ENHANCEDSTATUSCODES
 SILENT RCPT
 EOF
 	start bob@example.com <<<"x"

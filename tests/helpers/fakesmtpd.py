@@ -71,6 +71,17 @@ for the answer to the final dot (a 421 also hangs up at once).
                                STARTTLS, before the TLS handshake (escapes as
                                for REPLY; default "250 injected\r\n")
     IMPLICIT_TLS               start TLS as soon as a connection is accepted
+    SHOWREADS                  log "* read N" for every chunk of octets the
+                               server receives, so a test can see which
+                               commands arrived together (one write)
+
+BDAT (RFC 3030) is understood whether or not CHUNKING is advertised:
+"BDAT n [LAST]" is followed by exactly n octets, logged as one line
+"B: n octets [LAST]".  Each chunk is answered at the BDAT point, except the
+LAST one, whose answer is the verdict on the message and uses the DOT point
+(so "REPLY DOT ..." scripts apply to both ways of sending).  A chunk after a
+refused one, or without MAIL, or without an accepted recipient, is read and
+discarded with an error reply.
 
 Transcript (--transcript FILE), flushed line by line.  Every line gets a
 two-character prefix:
@@ -219,6 +230,7 @@ class Script:
         self.rcvbuf = None
         self.inject = None
         self.implicit_tls = False
+        self.showreads = False
 
     @classmethod
     def load(cls, path, has_cert):
@@ -280,6 +292,8 @@ class Script:
             self.inject = unescape(rest) if rest else b"250 injected\r\n"
         elif word == "IMPLICIT_TLS":
             self.implicit_tls = True
+        elif word == "SHOWREADS":
+            self.showreads = True
         else:
             raise ScriptError("line %d: unknown directive %r" % (lineno, parts[0]))
 
@@ -348,6 +362,8 @@ class Session:
         self.greeted = False
         self.mail = False
         self.rcpts = 0
+        self.chunks = []
+        self.chunk_failed = False
 
     # ---- low-level I/O ------------------------------------------------------
     def fill(self):
@@ -362,7 +378,16 @@ class Session:
                 self.log("C: ", show(self.buf))
             self.log("* ", "EOF from client")
             raise Hangup()
+        if self.script.showreads:
+            self.log("* ", "read %d" % len(chunk))
         self.buf += chunk
+
+    def readexact(self, n):
+        """Return exactly n raw octets."""
+        while len(self.buf) < n:
+            self.fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
 
     def readline(self):
         """Return one raw line including its LF."""
@@ -478,7 +503,7 @@ class Session:
             text = line.decode("utf-8", errors="replace")
             verb, _, arg = text.partition(" ")
             verb = verb.upper()
-            if self.buf and (verb in MUST_WAIT or
+            if self.buf and verb != "BDAT" and (verb in MUST_WAIT or
                              "PIPELINING" not in [c.upper() for c in self.current_capa()]):
                 self.log("!PIPELINED ", "data after %s before its reply" % show(verb.encode()))
             self.command(verb, arg.strip(), text)
@@ -535,10 +560,14 @@ class Session:
             r = self.respond(verb, arg, default)
             if r is not None and r.startswith(b"354"):
                 self.data()
+        elif verb == "BDAT":
+            self.bdat(arg)
         elif verb == "RSET":
             r = self.respond(verb, arg)
             self.mail = False
             self.rcpts = 0
+            self.chunks = []
+            self.chunk_failed = False
         elif verb == "QUIT":
             r = self.respond(verb, arg)
             if r is not None and self.tls:
@@ -623,6 +652,47 @@ class Session:
         self.rcpts = 0
         if r is not None and r.startswith(b"421"):
             self.hangup("421 after DOT")
+
+    def bdat(self, arg):
+        """One BDAT chunk (RFC 3030): its octets follow the command line."""
+        m = re.fullmatch(r"(\d+)( +LAST)?", arg, re.IGNORECASE)
+        if not m:
+            self.send(b"501 5.5.4 Syntax: BDAT size [LAST]\r\n")
+            return
+        n, last = int(m.group(1)), m.group(2) is not None
+        data = self.readexact(n)
+        self.log("B: ", "%d octets%s" % (n, " LAST" if last else ""))
+        if self.buf and "PIPELINING" not in [c.upper() for c in self.current_capa()]:
+            self.log("!PIPELINED ", "data after a BDAT chunk before its reply")
+        if not self.mail:
+            return self.sequence_error("BDAT", "need MAIL command")
+        if self.rcpts == 0 or self.chunk_failed:
+            self.chunk_failed = not last
+            if last:
+                self.mail = False
+                self.chunks = []
+            self.send(b"554 5.5.1 Error: no valid recipients\r\n"
+                      if self.rcpts == 0 else
+                      b"503 5.5.1 Error: chunk after a failed one\r\n")
+            return
+        self.chunks.append(data)
+        if not last:
+            r = self.respond("BDAT", arg,
+                             ("250 2.0.0 %d octets received\r\n" % n).encode())
+            if r is not None and not r.startswith(b"2"):
+                self.chunk_failed = True
+            return
+        content = b"".join(self.chunks)
+        self.chunks = []
+        nth = self.counts.get("DOT", 0) + 1
+        act = self.script.action("DOT", nth, self.connno)
+        if act is None or (act[0] == "reply" and act[1].startswith(b"2")):
+            self.srv.store(content)
+        r = self.respond("DOT")
+        self.mail = False
+        self.rcpts = 0
+        if r is not None and r.startswith(b"421"):
+            self.hangup("421 after BDAT LAST")
 
     def tls_fault(self):
         """Apply a TLS directive instead of the handshake, if any."""
