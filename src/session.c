@@ -256,15 +256,29 @@ choose_tls_name(struct session *ss, struct err *e)
 	return addr_domain_ascii(n, "--tls-servername", &ss->tls_name, e);
 }
 
-/* Which saved TLS session belongs to this server and client identity. */
+/*
+ * Which saved TLS session belongs to this server, client identity and
+ * way of trusting the server: a session saved under other trust settings
+ * (another --cafile, other pins) is never offered for resumption.
+ */
 static char *
 cache_key(const struct session *ss)
 {
 	const struct options *o = ss->o;
+	struct buf pins;
+	char *key;
+	size_t i;
 
-	return xasprintf("smtpsend tls session 1\n%s\n%d\n%s\n%s\n%s\n%s",
+	buf_init(&pins, 64 * 1024);
+	for (i = 0; i < o->ntls_pins; i++)
+		buf_addf(&pins, "%s,", o->tls_pins[i]);
+	buf_addc(&pins, '\0');
+	key = xasprintf("smtpsend tls session 2\n%s\n%d\n%s\n%s\n%s\n%s\n%s",
 	    ss->verify_name, o->port, ss->tls_name, o->cert ? o->cert : "",
-	    o->key ? o->key : "", o->cafile ? o->cafile : "");
+	    o->key ? o->key : "", o->cafile ? o->cafile : "",
+	    pins.data ? pins.data : "");
+	buf_release(&pins);
+	return key;
 }
 
 static void

@@ -240,6 +240,22 @@ pin_of() {
 	[[ $stderr == *"not resumed"* ]] || fail "$stderr"
 }
 
+@test "--tls-session-cache: a session saved under one pin is not resumed under another; the wrong pin still fails (69)" {
+	start_aiosmtpd starttls
+	local pin
+	pin=$(pin_of "$CERTS/server.pem")
+	send -v --tls-pin "$pin" --tls-session-cache "$T/cache" bob@example.com <<<"x"
+	assert_success
+	send -v --tls-pin "$(pin_of "$CERTS/untrusted.pem")" \
+		--tls-session-cache "$T/cache" bob@example.com <<<"x"
+	assert_equal "$status" 69
+	[[ $stderr != *"resumed from the cache"* ]] || fail "$stderr"
+	[[ $stderr == *"--tls-pin"* ]] || fail "$stderr"
+	send -v --tls-pin "$pin" --tls-session-cache "$T/cache" bob@example.com <<<"x"
+	assert_success
+	[[ $stderr == *"resumed from the cache"* ]] || fail "$stderr"
+}
+
 @test "--tls-session-cache with a client certificate: resumed and still authenticated" {
 	start_certserver
 	local args=(--cert "$CERTS/client.pem" --key "$CERTS/client-key.pem" --tls-session-cache "$T/cache")
