@@ -67,6 +67,35 @@ assert_cert_error() {
 	assert_transcript '^\* SNI \(none\)$'
 }
 
+@test "an IDN server name: SNI and the certificate check use its A-label" {
+	# bücher.example is xn--bcher-kva.example (IDNA2008), the only name
+	# the certificate carries; connecting by address, --tls-servername
+	# names it in Unicode.
+	CERTNAME=idn start_fake --tls - </dev/null
+	send --cafile "$CERTS/ca.pem" --tls-servername 'bücher.example' \
+		bob@example.com <<<"x"
+	assert_success
+	assert_transcript '^\* SNI xn--bcher-kva\.example$'
+	assert_transcript '^\* TLS up'
+	# The same name given as its A-label is the same name.
+	send --cafile "$CERTS/ca.pem" --tls-servername xn--bcher-kva.example \
+		bob@example.com <<<"x"
+	assert_success
+	# A look-alike without the umlaut is another name: refused.
+	send --cafile "$CERTS/ca.pem" --tls-servername 'bucher.example' \
+		bob@example.com <<<"x"
+	assert_cert_error
+	# A name IDNA2008 does not allow is refused before the handshake.
+	stop_servers
+	CERTNAME=idn start_fake --tls - </dev/null
+	send --cafile "$CERTS/ca.pem" --tls-servername 'a☃b..example' \
+		bob@example.com <<<"x"
+	assert_equal "$status" 65
+	[[ $stderr == *'--tls-servername'* ]] || fail "stderr: $stderr"
+	refute_transcript '^\* TLS up'
+	refute_transcript '^C: MAIL'
+}
+
 @test "--tls starttls but the server does not offer it: exit 69, no MAIL sent" {
 	start_fake - </dev/null
 	send --tls starttls --cafile "$CERTS/ca.pem" bob@example.com <<<"x"

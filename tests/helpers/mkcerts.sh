@@ -7,6 +7,8 @@
 #   untrusted-ca.pem untrusted-ca-key.pem
 #   untrusted.pem untrusted-key.pem   same names, signed by the untrusted CA
 #   wronghost.pem wronghost-key.pem   signed by ca, only for wrong.example
+#   idn.pem idn-key.pem               signed by ca, only for the IDN
+#                                     xn--bcher-kva.example (bücher.example)
 #   expired.pem expired-key.pem       signed by ca, validity ended in 2020
 #   client.pem client-key.pem         TLS client certificate signed by ca
 #   client.p12                        PKCS#12 (DER) of client cert+key, password "test"
@@ -116,6 +118,18 @@ encryption_key
 EOF
 leaf wronghost ca wronghost.tmpl
 
+template idn <<'EOF'
+organization = "smtpsend tests"
+cn = "xn--bcher-kva.example"
+serial = 14
+expiration_days = 3650
+dns_name = "xn--bcher-kva.example"
+tls_www_server
+signing_key
+encryption_key
+EOF
+leaf idn ca idn.tmpl
+
 template expired <<'EOF'
 organization = "smtpsend tests"
 cn = "localhost"
@@ -156,7 +170,7 @@ leaf client-untrusted untrusted-ca client.tmpl
 
 # ---- publish ----------------------------------------------------------------
 for f in ca ca-key untrusted-ca untrusted-ca-key server server-key \
-	untrusted untrusted-key wronghost wronghost-key expired expired-key \
+	untrusted untrusted-key wronghost wronghost-key idn idn-key expired expired-key \
 	client client-key client-key-enc client-untrusted client-untrusted-key; do
 	mv -f "$f.pem" "$out/$f.pem"
 done
