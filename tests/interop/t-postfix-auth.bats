@@ -12,44 +12,21 @@ BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
 load "$BATS_TEST_DIRNAME/helpers/common"
 BATS_TEST_DIRNAME=$INTEROP_DIR
 
-PFSH=$INTEROP_DIR/postfix.sh
+load "$INTEROP_DIR/interop"
 PF_PW='Interop-Pässword-7!'
 
 setup_file() {
-	local why=
-	if ! PATH=$PATH:/usr/sbin:/sbin command -v postfix >/dev/null; then
-		why="Postfix not installed: skipping SASL interop tests"
-	elif ! PATH=$PATH:/usr/sbin:/sbin command -v dovecot >/dev/null; then
-		why="Dovecot not installed (dovecot-core): skipping SASL interop tests"
-	elif [ "$(id -u)" != 0 ]; then
-		why="not root: skipping SASL interop tests"
-	fi
+	local why
+	why=$(interop_unavailable postfix dovecot)
 	if [ -n "$why" ]; then
-		if [ "${SMTPSEND_INTEROP_REQUIRED:-0}" = 1 ]; then
-			echo "$why, but SMTPSEND_INTEROP_REQUIRED=1" >&2
-			return 1
-		fi
-		export PF_SKIP=$why
-		return 0
+		interop_skip "$why: skipping SASL interop tests"
+		return
 	fi
-	PF_DIR=$(mktemp -d "${TMPDIR:-/tmp}/smtpsend-pfauth.XXXXXX")
-	chmod 755 "$PF_DIR"
-	export PF_DIR
-	if ! PF_SASL=1 PF_SASL_PASSWORD=$PF_PW "$PFSH" start "$PF_DIR" \
-		>"$BATS_FILE_TMPDIR/postfix-start.log" 2>&1; then
-		cat "$BATS_FILE_TMPDIR/postfix-start.log" >&2
-		return 1
-	fi
-	# shellcheck disable=SC1091
-	. "$PF_DIR/instance.env"
-	export PF_SMTP_PORT PF_SMTPS_PORT PF_CAFILE PF_LOG
+	pf_start pfauth PF_SASL=1 PF_SASL_PASSWORD="$PF_PW"
 }
 
 teardown_file() {
-	if [ -n "${PF_DIR:-}" ]; then
-		"$PFSH" stop "$PF_DIR"
-		[ -n "${KEEP_POSTFIX:-}" ] || rm -rf "$PF_DIR"
-	fi
+	pf_stop
 }
 
 setup() {

@@ -19,45 +19,20 @@ BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
 load "$BATS_TEST_DIRNAME/helpers/common"
 BATS_TEST_DIRNAME=$INTEROP_DIR
 
-PFSH=$INTEROP_DIR/postfix.sh
+load "$INTEROP_DIR/interop"
 
 setup_file() {
-	local why='' bin
-	bin=$(PATH=$PATH:/usr/sbin:/sbin command -v postfix || true)
-	if [ -z "$bin" ] || [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
-		why="Postfix not installed: skipping interop tests"
-	elif [ "$(id -u)" != 0 ]; then
-		why="not root: skipping interop tests (a Postfix master must start as root)"
-	fi
+	local why
+	why=$(interop_unavailable postfix)
 	if [ -n "$why" ]; then
-		if [ "${SMTPSEND_INTEROP_REQUIRED:-0}" = 1 ]; then
-			echo "$why, but SMTPSEND_INTEROP_REQUIRED=1" >&2
-			return 1
-		fi
-		export PF_SKIP=$why
-		return 0
+		interop_skip "$why: skipping interop tests"
+		return
 	fi
-
-	# Not under $BATS_RUN_TMPDIR: that is mode 0700 and the Postfix daemons
-	# (users postfix and nobody) could not reach their queue and Maildir.
-	PF_DIR=$(mktemp -d "${TMPDIR:-/tmp}/smtpsend-postfix.XXXXXX")
-	chmod 755 "$PF_DIR"
-	export PF_DIR
-	if ! "$PFSH" start "$PF_DIR" >"$BATS_FILE_TMPDIR/postfix-start.log" 2>&1; then
-		cat "$BATS_FILE_TMPDIR/postfix-start.log" >&2
-		return 1
-	fi
-	# shellcheck disable=SC1091
-	. "$PF_DIR/instance.env"
-	export PF_SMTP_PORT PF_SMTPS_PORT PF_CAFILE PF_IPV6 PF_LOG
+	pf_start postfix
 }
 
 teardown_file() {
-	if [ -n "${PF_DIR:-}" ]; then
-		"$PFSH" stop "$PF_DIR"
-		# Keep the instance for a post-mortem when asked to.
-		[ -n "${KEEP_POSTFIX:-}" ] || rm -rf "$PF_DIR"
-	fi
+	pf_stop
 }
 
 setup() {
