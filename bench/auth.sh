@@ -22,10 +22,10 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+me=bench/auth.sh
+# shellcheck source=bench/common.sh
+. "$top/bench/common.sh"
 rounds=${BENCH_ROUNDS:-30}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-PATH=$PATH:/usr/sbin:/sbin
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -35,31 +35,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-smtpsend=${SMTPSEND:-$top/smtpsend}
-[ -x "$smtpsend" ] || { echo "bench/auth.sh: no binary at $smtpsend (run make)" >&2; exit 1; }
-for tool in curl msmtp postfix dovecot; do
-	command -v "$tool" >/dev/null ||
-		{ echo "bench/auth.sh: $tool is not installed" >&2; exit 1; }
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smtpsend-authbench.XXXXXX")
-chmod 755 "$work"
-cleanup() {
-	bash "$top/tests/interop/postfix.sh" stop "$work/postfix" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-password='bench-Secret-9'
-PF_SASL=1 PF_DISCARD=1 PF_SASL_PASSWORD=$password \
-	bash "$top/tests/interop/postfix.sh" start "$work/postfix" >"$work/start.log" 2>&1 ||
-	{ cat "$work/start.log" >&2; exit 1; }
-# shellcheck disable=SC1091
-. "$work/postfix/instance.env"
-
-printf '%s\n' "$password" >"$work/pw"
-chmod 600 "$work/pw"
+bench_setup curl msmtp postfix dovecot
+start_postfix_sasl
 body="One small message, as a cron job would send it."
 printf 'From: bench@example.com\r\nTo: sink@example.com\r\nSubject: bench\r\n\r\n%s\r\n' \
 	"$body" >"$work/msg.eml"

@@ -16,10 +16,10 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+me=bench/callgrind.sh
+# shellcheck source=bench/common.sh
+. "$top/bench/common.sh"
 count=200
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-PATH=$PATH:/usr/sbin:/sbin
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -29,23 +29,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-smtpsend=${SMTPSEND:-$top/smtpsend}
-[ -x "$smtpsend" ] || { echo "bench/callgrind.sh: no binary at $smtpsend (run make)" >&2; exit 1; }
-for tool in valgrind curl msmtp smtp-sink postfix; do
-	command -v "$tool" >/dev/null ||
-		{ echo "bench/callgrind.sh: $tool is not installed" >&2; exit 1; }
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smtpsend-callgrind.XXXXXX")
-chmod 755 "$work"
-sink_pid=
-cleanup() {
-	[ -z "$sink_pid" ] || kill "$sink_pid" 2>/dev/null || true
-	bash "$top/tests/interop/postfix.sh" stop "$work/postfix" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup valgrind curl msmtp smtp-sink postfix bc
 
 # instructions COMMAND...: run COMMAND under callgrind (children too) and
 # print the instructions executed in all its processes.
@@ -59,14 +43,7 @@ instructions() {
 		paste -sd+ | bc
 }
 
-password='bench-Secret-9'
-PF_SASL=1 PF_DISCARD=1 PF_SASL_PASSWORD=$password \
-	bash "$top/tests/interop/postfix.sh" start "$work/postfix" >"$work/start.log" 2>&1 ||
-	{ cat "$work/start.log" >&2; exit 1; }
-# shellcheck disable=SC1091
-. "$work/postfix/instance.env"
-printf '%s\n' "$password" >"$work/pw"
-chmod 600 "$work/pw"
+start_postfix_sasl
 body="One small message, as a cron job would send it."
 printf 'From: bench@example.com\r\nTo: sink@example.com\r\nSubject: bench\r\n\r\n%s\r\n' \
 	"$body" >"$work/msg.eml"
@@ -84,27 +61,14 @@ ir_msmtp=$(instructions msmtp --host=127.0.0.1 --port="$PF_SMTP_PORT" --tls=on \
 	--tls-starttls=on --tls-trust-file="$PF_CAFILE" --auth=plain --user=alice \
 	--passwordeval="cat $work/pw" --from=bench@example.com sink@example.com \
 	<"$work/msg.eml")
-bash "$top/tests/interop/postfix.sh" stop "$work/postfix" >/dev/null 2>&1 || true
+stop_postfix
 
-# A queue of COUNT small messages, as bench/flush.sh makes it.
-head -c 768 /dev/urandom | base64 -w 64 >"$work/body1k"
-"$smtpsend" --print -f bench@example.com -s 'queued bench message' \
-	sink@example.com <"$work/body1k" >"$work/one.eml"
-mkdir "$work/q"
-for ((i = 0; i < count; i++)); do
-	{ printf 'X-Sender: bench@example.com\r\nX-Receiver: sink@example.com\r\n'
-	  sed "s/^Message-ID: </&$i./I" "$work/one.eml"; } \
-		>"$work/q/20261122T000000Z-$(printf %06d "$i")-bench.eml"
-done
-port=$("$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-smtp-sink -u nobody "127.0.0.1:$port" 1000 &
-sink_pid=$!
-sleep 0.3
-ir_flush=$(instructions "$smtpsend" -q --host 127.0.0.1 --port "$port" \
+make_queue "$work/q" "$count"
+start_sink
+ir_flush=$(instructions "$smtpsend" -q --host 127.0.0.1 --port "$sink_port" \
 	--tls none --flush "$work/q")
 ir_source=$(instructions smtp-source -d -s 1 -m "$count" -l 1024 \
-	-f bench@example.com -t sink@example.com "127.0.0.1:$port")
+	-f bench@example.com -t sink@example.com "127.0.0.1:$sink_port")
 
 printf 'instructions executed (valgrind callgrind, whole process)\n'
 printf '1. one message, STARTTLS + AUTH PLAIN to Postfix:\n'

@@ -16,8 +16,8 @@
 #            MESSAGES msmtp invocations doing the same.
 #
 # Each round (default 5; the msmtp loops run in the first 2 only and send
-# at most 100 messages each, they are slow: the rate is what counts) runs the tools one after the other in a rotated order; the report
-# gives messages per second (median over the rounds) and the ratios.  The
+# at most 100 messages each, they are slow: the rate is what counts) runs
+# the tools one after the other in a rotated order; the report gives messages per second (median over the rounds) and the ratios.  The
 # queue is written in the documented pickup format straight from one
 # message smtpsend built (--print), so preparing it costs no fsyncs; it is
 # copied afresh before every flush and the copy is not timed.
@@ -29,13 +29,13 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+me=bench/flush.sh
+# shellcheck source=bench/common.sh
+. "$top/bench/common.sh"
 count=${BENCH_MESSAGES:-1000}
 rounds=${BENCH_ROUNDS:-5}
 loop_rounds=2
 mode=all
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-PATH=$PATH:/usr/sbin:/sbin
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -49,49 +49,8 @@ done
 [ "$loop_rounds" -le "$rounds" ] || loop_rounds=$rounds
 loop_count=$((count < 100 ? count : 100))
 
-smtpsend=${SMTPSEND:-$top/smtpsend}
-[ -x "$smtpsend" ] || { echo "bench/flush.sh: no binary at $smtpsend (run make)" >&2; exit 1; }
-for tool in smtp-sink smtp-source msmtp; do
-	command -v "$tool" >/dev/null ||
-		{ echo "bench/flush.sh: $tool is not installed" >&2; exit 1; }
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smtpsend-flushbench.XXXXXX")
-chmod 755 "$work"
-sink_pid=
-cleanup() {
-	[ -z "$sink_pid" ] || kill "$sink_pid" 2>/dev/null || true
-	bash "$top/tests/interop/postfix.sh" stop "$work/postfix" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	"$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# A 1 KiB body, and the queue template: COUNT files in the pickup format
-# (X-Sender, X-Receiver, then the message smtpsend built, each with its own
-# Message-ID).  msmtp gets the same message as a file.
-head -c 768 /dev/urandom | base64 -w 64 >"$work/body"
-"$smtpsend" --print -f bench@example.com -s 'queued bench message' \
-	sink@example.com <"$work/body" >"$work/msg.eml"
-"$PY" - "$work/msg.eml" "$work/template" "$count" <<'EOF'
-import os, re, sys
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-msg = open(src, "rb").read()
-if b"\r\n" not in msg:
-    msg = msg.replace(b"\n", b"\r\n")
-os.makedirs(out)
-for i in range(n):
-    body = re.sub(rb"(?im)^(Message-ID: <)", rb"\g<1>%d." % i, msg, count=1)
-    name = "20261122T000000Z-%06d-bench.eml" % i
-    with open(os.path.join(out, name), "wb") as fh:
-        fh.write(b"X-Sender: bench@example.com\r\n"
-                 b"X-Receiver: sink@example.com\r\n" + body)
-EOF
+bench_setup smtp-sink smtp-source msmtp
+make_queue "$work/template" "$count"
 
 : >"$work/times"
 # timed LABEL N COMMAND...: run COMMAND (which sends N messages) once,
@@ -127,10 +86,7 @@ flush_sink() {
 }
 
 bench_sink() {
-	sink_port=$(free_port)
-	smtp-sink -u nobody "127.0.0.1:$sink_port" 1000 &
-	sink_pid=$!
-	sleep 0.3
+	start_sink
 	local r t tools
 	for ((r = 0; r < rounds; r++)); do
 		tools=(smtpsend smtp-source)
@@ -151,20 +107,12 @@ bench_sink() {
 			esac
 		done
 	done
-	kill "$sink_pid" 2>/dev/null || true
-	sink_pid=
+	stop_sink
 }
 
 bench_postfix() {
-	local password='bench-Secret-9' r t tools
-	PF_SASL=1 PF_DISCARD=1 PF_SASL_PASSWORD=$password \
-		bash "$top/tests/interop/postfix.sh" start "$work/postfix" \
-		>"$work/start.log" 2>&1 ||
-		{ cat "$work/start.log" >&2; exit 1; }
-	# shellcheck disable=SC1091
-	. "$work/postfix/instance.env"
-	printf '%s\n' "$password" >"$work/pw"
-	chmod 600 "$work/pw"
+	local r t tools
+	start_postfix_sasl
 	for ((r = 0; r < rounds; r++)); do
 		tools=(smtpsend)
 		[ "$r" -lt "$loop_rounds" ] && tools+=(msmtp)
@@ -188,7 +136,7 @@ bench_postfix() {
 			esac
 		done
 	done
-	bash "$top/tests/interop/postfix.sh" stop "$work/postfix" >/dev/null 2>&1 || true
+	stop_postfix
 }
 
 case $mode in
