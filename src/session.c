@@ -1083,12 +1083,10 @@ chunk_replies(struct session *ss, struct body_out *b, int all,
 	return 0;
 }
 
-/* The reply to the end of the message is the verdict. */
+/* The reply to the end of the message, already read, is the verdict. */
 static int
-verdict(struct session *ss, struct session_msg *m, struct err *e)
+judge_verdict(struct session *ss, struct session_msg *m, struct err *e)
 {
-	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
-		return -1;
 	ss->no_quit = 0;
 	ss->in_txn = 0;
 	if (check_reply(ss, 250, 0, e) < 0)
@@ -1096,6 +1094,15 @@ verdict(struct session *ss, struct session_msg *m, struct err *e)
 	smtp_reply_summary(&ss->reply, m->reply, sizeof(m->reply));
 	log_info("accepted: %s", m->reply);
 	return 0;
+}
+
+/* Read the reply to the end of the message and judge it. */
+static int
+verdict(struct session *ss, struct session_msg *m, struct err *e)
+{
+	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+		return -1;
+	return judge_verdict(ss, m, e);
 }
 
 /*
@@ -1354,13 +1361,7 @@ transaction(struct session *ss, struct session_msg *m, struct err *e)
 		}
 		if (last) {
 			m->dot_sent = 1;
-			ss->in_txn = 0;
-			if (check_reply(ss, 250, 0, e) < 0)
-				goto out;
-			smtp_reply_summary(&ss->reply, m->reply,
-			    sizeof(m->reply));
-			log_info("accepted: %s", m->reply);
-			rc = 0;
+			rc = judge_verdict(ss, m, e);
 			goto out;
 		}
 		if (check_reply(ss, 250, 0, e) == 0)

@@ -462,6 +462,18 @@ smtp_chunk_full(const struct smtp_chunk *c)
 	return c->len + 2 > SMTP_CHUNK_MAX;
 }
 
+/*
+ * The chunk's data, allocated on first use: two spare octets past the
+ * limit hold a final CRLF (smtp_chunk_queue).
+ */
+static char *
+chunk_data(struct smtp_chunk *c)
+{
+	if (c->mem == NULL)
+		c->mem = xmalloc(CHUNK_HEAD + SMTP_CHUNK_MAX + 2);
+	return c->mem + CHUNK_HEAD;
+}
+
 static void
 chunk_eol(struct smtp_chunk *c, char *out)
 {
@@ -475,13 +487,9 @@ long
 smtp_chunk_add(struct smtp_chunk *c, const char *p, size_t n,
     struct err *e)
 {
-	char *out;
+	char *out = chunk_data(c);
 	size_t i = 0, run, stop;
 
-	/* Two spare octets past the limit hold a final CRLF (queue). */
-	if (c->mem == NULL)
-		c->mem = xmalloc(CHUNK_HEAD + SMTP_CHUNK_MAX + 2);
-	out = c->mem + CHUNK_HEAD;
 	while (i < n && !smtp_chunk_full(c)) {
 		if (c->pending_cr) {
 			/* CR LF is one line end; a lone CR is one too. */
@@ -522,13 +530,11 @@ int
 smtp_chunk_queue(struct smtp *s, struct smtp_chunk *c, int last,
     struct err *e)
 {
-	char line[CHUNK_HEAD];
+	char line[CHUNK_HEAD], *out = chunk_data(c);
 	int n;
 
-	if (c->mem == NULL)
-		c->mem = xmalloc(CHUNK_HEAD + SMTP_CHUNK_MAX + 2);
 	if (last && (c->pending_cr || !c->at_bol))
-		chunk_eol(c, c->mem + CHUNK_HEAD);
+		chunk_eol(c, out);
 	c->pending_cr = 0;
 	n = snprintf(line, sizeof(line), "BDAT %zu%s", c->len,
 	    last ? " LAST" : "");
@@ -538,9 +544,8 @@ smtp_chunk_queue(struct smtp *s, struct smtp_chunk *c, int last,
 	memcpy(line + n, "\r\n", 2);
 	n += 2;
 	/* The command line goes right in front of the data: one write. */
-	memcpy(c->mem + CHUNK_HEAD - n, line, (size_t)n);
-	if (conn_write(s->conn, c->mem + CHUNK_HEAD - n, (size_t)n + c->len,
-	    e) < 0)
+	memcpy(out - n, line, (size_t)n);
+	if (conn_write(s->conn, out - n, (size_t)n + c->len, e) < 0)
 		return -1;
 	c->total += c->len;
 	c->nqueued++;

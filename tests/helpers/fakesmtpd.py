@@ -641,17 +641,20 @@ class Session:
             self.mail = False
             self.rcpts = 0
             return
-        content = b"".join(body)
+        self.verdict(b"".join(body), "DOT")
+
+    def verdict(self, content, what):
+        """The answer to a complete message (DOT point): store it when
+        that answer accepts it, then end the transaction."""
         nth = self.counts.get("DOT", 0) + 1
         act = self.script.action("DOT", nth, self.connno)
-        will_store = act is None or (act[0] == "reply" and act[1].startswith(b"2"))
-        if will_store:
+        if act is None or (act[0] == "reply" and act[1].startswith(b"2")):
             self.srv.store(content)
         r = self.respond("DOT")
         self.mail = False
         self.rcpts = 0
         if r is not None and r.startswith(b"421"):
-            self.hangup("421 after DOT")
+            self.hangup("421 after %s" % what)
 
     def bdat(self, arg):
         """One BDAT chunk (RFC 3030): its octets follow the command line."""
@@ -684,15 +687,7 @@ class Session:
             return
         content = b"".join(self.chunks)
         self.chunks = []
-        nth = self.counts.get("DOT", 0) + 1
-        act = self.script.action("DOT", nth, self.connno)
-        if act is None or (act[0] == "reply" and act[1].startswith(b"2")):
-            self.srv.store(content)
-        r = self.respond("DOT")
-        self.mail = False
-        self.rcpts = 0
-        if r is not None and r.startswith(b"421"):
-            self.hangup("421 after BDAT LAST")
+        self.verdict(content, "BDAT LAST")
 
     def tls_fault(self):
         """Apply a TLS directive instead of the handshake, if any."""
