@@ -1,7 +1,13 @@
 # tests/interop/interop.bash — what every interop suite does around its
-# Postfix instance.  A suite loads helpers/common (with BATS_TEST_DIRNAME
-# pointing at tests/, see t-postfix.bats), sets INTEROP_DIR, then loads
-# this file.
+# Postfix instance.  A suite's first line after its comments: `load interop`.
+
+# helpers/common.bash finds helpers/, scripts/ and the binary relative to
+# the test file's directory as seen from tests/: let it see tests/ while
+# it loads.
+INTEROP_DIR=$BATS_TEST_DIRNAME
+BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
+load "$BATS_TEST_DIRNAME/helpers/common"
+BATS_TEST_DIRNAME=$INTEROP_DIR
 
 PFSH=$INTEROP_DIR/postfix.sh
 

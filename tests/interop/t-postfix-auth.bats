@@ -7,12 +7,8 @@
 # Skipped (with the reason) where Postfix or Dovecot is missing or we are
 # not root, unless SMTPSEND_INTEROP_REQUIRED=1, as in t-postfix.bats.
 
-INTEROP_DIR=$BATS_TEST_DIRNAME
-BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
-load "$BATS_TEST_DIRNAME/helpers/common"
-BATS_TEST_DIRNAME=$INTEROP_DIR
 
-load "$INTEROP_DIR/interop"
+load interop
 PF_PW='Interop-Pässword-7!'
 
 setup_file() {

@@ -9,12 +9,8 @@
 # the rules on skipping); its Maildir receives everything, including the
 # delivery reports, and each copy is found by its Delivered-To: header.
 
-INTEROP_DIR=$BATS_TEST_DIRNAME
-BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
-load "$BATS_TEST_DIRNAME/helpers/common"
-BATS_TEST_DIRNAME=$INTEROP_DIR
 
-load "$INTEROP_DIR/interop"
+load interop
 
 setup_file() {
 	local why

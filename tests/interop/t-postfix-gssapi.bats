@@ -16,12 +16,7 @@
 # MIT Kerberos tools are missing or we are not root, unless
 # SMTPSEND_INTEROP_REQUIRED=1, as in t-postfix.bats.
 
-INTEROP_DIR=$BATS_TEST_DIRNAME
-BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
-load "$BATS_TEST_DIRNAME/helpers/common"
-BATS_TEST_DIRNAME=$INTEROP_DIR
-
-PFSH=$INTEROP_DIR/postfix.sh
+load interop
 KDCSH=$INTEROP_DIR/kdc.sh
 KRB_PW='alice-Krb-Pässword-3'
 
@@ -43,13 +38,8 @@ setup_file() {
 	local why
 	why=$(missing_tool)
 	if [ -n "$why" ]; then
-		why="$why: skipping GSSAPI interop tests"
-		if [ "${SMTPSEND_INTEROP_REQUIRED:-0}" = 1 ]; then
-			echo "$why, but SMTPSEND_INTEROP_REQUIRED=1" >&2
-			return 1
-		fi
-		export PF_SKIP=$why
-		return 0
+		interop_skip "$why: skipping GSSAPI interop tests"
+		return
 	fi
 	# Reachable by Dovecot's and Postfix's unprivileged users (0755).
 	GSS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/smtpsend-gssapi.XXXXXX")

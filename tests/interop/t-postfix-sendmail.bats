@@ -4,12 +4,8 @@
 # one tests/interop/postfix.sh runs for t-postfix.bats; skips (or, with
 # SMTPSEND_INTEROP_REQUIRED=1, fails) the same way.
 
-INTEROP_DIR=$BATS_TEST_DIRNAME
-BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
-load "$BATS_TEST_DIRNAME/helpers/common"
-BATS_TEST_DIRNAME=$INTEROP_DIR
 
-load "$INTEROP_DIR/interop"
+load interop
 
 setup_file() {
 	local why

@@ -12,14 +12,8 @@
 # SMTPSEND_INTEROP_REQUIRED=1 (CI sets it), which turns the skip into a
 # failure so that a broken install cannot pass as green.
 
-# common.bash locates helpers/, scripts/ and the binary relative to the test
-# file's directory, as seen from tests/; let it see tests/ while it loads.
-INTEROP_DIR=$BATS_TEST_DIRNAME
-BATS_TEST_DIRNAME=$(cd "$INTEROP_DIR/.." && pwd)
-load "$BATS_TEST_DIRNAME/helpers/common"
-BATS_TEST_DIRNAME=$INTEROP_DIR
 
-load "$INTEROP_DIR/interop"
+load interop
 
 setup_file() {
 	local why
