@@ -226,18 +226,6 @@ keep_after_failure(const struct options *o, struct qfile *q,
 	return 0;
 }
 
-/* Every recipient refused at RCPT (not a failure elsewhere). */
-static int
-refused_all(const struct session_msg *sm)
-{
-	size_t i;
-
-	for (i = 0; i < sm->nrcpt; i++)
-		if (sm->rcpt[i].kind == E_OK)
-			return 0;
-	return sm->nrcpt > 0;
-}
-
 static int
 send_queued(const struct options *o, struct qfile *q, int dirfd,
     const char *self_name, struct deadline *dl, struct err *e)
@@ -256,7 +244,7 @@ send_queued(const struct options *o, struct qfile *q, int dirfd,
 	sent = session_open(&ss, o, self_name, dl, e) == 0 &&
 	    session_send(ss, &sm, e) == 0;
 	session_close(ss, e);
-	if (o->rcpt_continue && (sent || refused_all(&sm))) {
+	if (o->rcpt_continue && (sent || session_refused_all(&sm))) {
 		if (!sent)
 			err_init(e);
 		queue_refused(o, &sm, &qm, dirfd, e);

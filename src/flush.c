@@ -350,18 +350,6 @@ not_sent(struct flush *f, const char *name, const struct session_msg *sm,
 		    "connections)", e->msg, MAX_CONN_FAILURES);
 }
 
-/* Every recipient refused at RCPT (not a failure elsewhere). */
-static int
-refused_all(const struct session_msg *sm)
-{
-	size_t i;
-
-	for (i = 0; i < sm->nrcpt; i++)
-		if (sm->rcpt[i].kind == E_OK)
-			return 0;
-	return sm->nrcpt > 0;
-}
-
 /*
  * One attempt.  Returns 1 when the link failed before the message was
  * complete on a connection that had already carried messages: the
@@ -386,7 +374,7 @@ attempt(struct flush *f, struct qmsg *qm, const char *name, int retry)
 			delivered(f, name, &sm);
 		else
 			split(f, qm, name, &sm);
-	} else if (f->o->rcpt_continue && refused_all(&sm) &&
+	} else if (f->o->rcpt_continue && session_refused_all(&sm) &&
 	    e.kind != E_TEMPFAIL) {
 		split(f, qm, name, &sm);
 	} else if (!retry && !sm.dot_sent && f->on_conn > 1 &&

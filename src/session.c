@@ -1570,6 +1570,17 @@ session_close(struct session *ss, const struct err *outcome)
 	session_free(ss);
 }
 
+int
+session_refused_all(const struct session_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpt; i++)
+		if (m->rcpt[i].kind == E_OK)
+			return 0;
+	return m->nrcpt > 0;
+}
+
 /* The kind of the first permanent refusal in m, else E_TEMPFAIL. */
 static enum err_kind
 first_refusal(const struct session_msg *m)

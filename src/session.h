@@ -151,5 +151,7 @@ void session_close(struct session *ss, const struct err *outcome);
  * then, 0 when every recipient was accepted.
  */
 int session_partial(const struct session_msg *m, struct err *e);
+/* True when m had recipients and the server refused every one at RCPT. */
+int session_refused_all(const struct session_msg *m);
 
 #endif

@@ -7,7 +7,6 @@
 # Skipped (with the reason) where Postfix or Dovecot is missing or we are
 # not root, unless SMTPSEND_INTEROP_REQUIRED=1, as in t-postfix.bats.
 
-
 load interop
 PF_PW='Interop-Pässword-7!'
 

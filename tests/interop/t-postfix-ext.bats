@@ -9,7 +9,6 @@
 # the rules on skipping); its Maildir receives everything, including the
 # delivery reports, and each copy is found by its Delivered-To: header.
 
-
 load interop
 
 setup_file() {

@@ -4,7 +4,6 @@
 # one tests/interop/postfix.sh runs for t-postfix.bats; skips (or, with
 # SMTPSEND_INTEROP_REQUIRED=1, fails) the same way.
 
-
 load interop
 
 setup_file() {

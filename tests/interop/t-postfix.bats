@@ -12,7 +12,6 @@
 # SMTPSEND_INTEROP_REQUIRED=1 (CI sets it), which turns the skip into a
 # failure so that a broken install cannot pass as green.
 
-
 load interop
 
 setup_file() {
