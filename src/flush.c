@@ -35,6 +35,7 @@ struct flush {
 	const char *self_name;
 	struct deadline *dl;
 	struct session *ss;
+	struct slot *pend;	/* sent; its outcome is still to come */
 	unsigned on_conn;	/* messages tried on this connection */
 	int conn_failures;	/* consecutive messages lost to the link */
 	unsigned attempted, sent, deferred, failed, expired, partial;
@@ -308,8 +309,10 @@ connect_if_needed(struct flush *f, const char *name, struct err *e)
 		err_init(e);
 	}
 	f->on_conn = 0;
-	if (session_open(&f->ss, f->o, f->self_name, f->dl, e) == 0)
+	if (session_open(&f->ss, f->o, f->self_name, f->dl, e) == 0) {
+		session_overlap(f->ss);
 		return 0;
+	}
 	report(f, "deferred", name, "%s", e->msg);
 	f->deferred++;
 	session_close(f->ss, e);
@@ -351,80 +354,151 @@ not_sent(struct flush *f, const char *name, const struct session_msg *sm,
 }
 
 /*
- * One attempt.  Returns 1 when the link failed before the message was
- * complete on a connection that had already carried messages: the
- * server most likely dropped an idle or spent link (421, a limit on
- * messages per connection), and the message deserves a fresh one.
+ * One queued message on its way.  It lives until its outcome is known,
+ * which with overlapping transactions is after the next message went
+ * out.
+ */
+struct slot {
+	const char *name;
+	struct qmsg qm;
+	struct session_msg sm;
+	unsigned nth;		/* its place on the connection */
+	int retry;		/* this is the second attempt */
+};
+
+static void
+slot_free(struct slot *s)
+{
+	deliver_msg_release(&s->sm);
+	qmsg_close(&s->qm);
+	free(s);
+}
+
+/*
+ * What the outcome of a message means for the queue.  Returns 1 when the
+ * link failed before the message was complete on a connection that had
+ * already carried messages: the server most likely dropped an idle or
+ * spent link (421, a limit on messages per connection), and the message
+ * deserves a fresh one.
  */
 static int
-attempt(struct flush *f, struct qmsg *qm, const char *name, int retry)
+judge(struct flush *f, struct slot *s, int rc, const struct err *e)
 {
-	struct session_msg sm;
+	struct session_msg *sm = &s->sm;
+
+	if (rc == 0) {
+		f->conn_failures = 0;
+		if (sm->naccepted == sm->nrcpt)
+			delivered(f, s->name, sm);
+		else
+			split(f, &s->qm, s->name, sm);
+	} else if (f->o->rcpt_continue && session_refused_all(sm) &&
+	    e->kind != E_TEMPFAIL) {
+		split(f, &s->qm, s->name, sm);
+	} else if (!s->retry && !sm->dot_sent && s->nth > 1 &&
+	    (f->ss == NULL || !session_usable(f->ss)) &&
+	    !deadline_cancelled(f->dl) && e->kind == E_TEMPFAIL) {
+		log_info("%s: %s; trying again on a new connection", s->name,
+		    e->msg);
+		return 1;
+	} else {
+		not_sent(f, s->name, sm, e);
+	}
+	return 0;
+}
+
+/*
+ * Send one message.  Its outcome may have to wait for the next message
+ * (f->pend); the outcome of the one before, if it was waiting, comes
+ * with this send and is dealt with first.
+ */
+static void
+send_slot(struct flush *f, struct slot *s, int retry)
+{
+	struct slot *prev, *again[2];
 	struct err e;
-	int again = 0;
+	size_t nagain = 0, i;
+	int rc;
 
 	err_init(&e);
-	if (connect_if_needed(f, name, &e) < 0)
-		return 0;
-	f->on_conn++;
-	deliver_msg_init(&sm, qm);
-	if (session_send(f->ss, &sm, &e) == 0) {
-		f->conn_failures = 0;
-		if (sm.naccepted == sm.nrcpt)
-			delivered(f, name, &sm);
-		else
-			split(f, qm, name, &sm);
-	} else if (f->o->rcpt_continue && session_refused_all(&sm) &&
-	    e.kind != E_TEMPFAIL) {
-		split(f, qm, name, &sm);
-	} else if (!retry && !sm.dot_sent && f->on_conn > 1 &&
-	    !session_usable(f->ss) && !deadline_cancelled(f->dl) &&
-	    e.kind == E_TEMPFAIL) {
-		log_info("%s: %s; trying again on a new connection", name,
-		    e.msg);
-		again = 1;
-	} else {
-		not_sent(f, name, &sm, &e);
+	s->retry = retry;
+	if (connect_if_needed(f, s->name, &e) < 0) {
+		slot_free(s);
+		return;
 	}
-	if (f->ss != NULL && !session_usable(f->ss)) {
+	s->nth = ++f->on_conn;
+	deliver_msg_release(&s->sm);
+	deliver_msg_init(&s->sm, &s->qm);
+	rc = session_send(f->ss, &s->sm, &e);
+	if ((prev = f->pend) != NULL && !prev->sm.pending) {
+		f->pend = NULL;
+		if (judge(f, prev, prev->sm.result, &prev->sm.outcome))
+			again[nagain++] = prev;
+		else
+			slot_free(prev);
+	}
+	if (rc == 1)
+		f->pend = s;
+	else if (judge(f, s, rc, &e))
+		again[nagain++] = s;
+	else
+		slot_free(s);
+	if (!session_usable(f->ss)) {
 		session_close(f->ss, &e);
 		f->ss = NULL;
 	}
-	deliver_msg_release(&sm);
-	return again;
+	for (i = 0; i < nagain; i++)
+		send_slot(f, again[i], 1);
+}
+
+/* The last message's outcome, when it was left waiting. */
+static void
+settle_pending(struct flush *f)
+{
+	struct slot *s;
+
+	while ((s = f->pend) != NULL) {
+		f->pend = NULL;
+		session_collect(f->ss);
+		if (judge(f, s, s->sm.result, &s->sm.outcome))
+			send_slot(f, s, 1);
+		else
+			slot_free(s);
+	}
 }
 
 static void
 flush_one(struct flush *f, const char *name)
 {
-	struct qmsg qm;
+	struct slot *s = xcalloc(1, sizeof(*s));
 	struct err e;
 	struct timespec now;
 	long age;
 
 	err_init(&e);
+	s->name = name;
 	f->attempted++;
-	if (qmsg_open(&qm, f->dirfd, name, &e) < 0) {
+	if (qmsg_open(&s->qm, f->dirfd, name, &e) < 0) {
 		if (e.kind == E_DATA)
 			give_up(f, name, &e, "failed");
 		else if (e.kind != E_NOINPUT) {
 			report(f, "deferred", name, "%s", e.msg);
 			f->deferred++;
 		}	/* else gone meanwhile: someone else's doing */
-		qmsg_close(&qm);
+		slot_free(s);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	age = (long)(now.tv_sec - qm.mtime.tv_sec);
+	age = (long)(now.tv_sec - s->qm.mtime.tv_sec);
 	if (age > f->o->max_age_s) {
 		err_set(&e, E_UNAVAIL, "expired: queued %ld h ago, longer "
 		    "than --max-age (%ld h)", age / 3600, f->o->max_age_s /
 		    3600);
 		give_up(f, name, &e, "expired");
-	} else if (attempt(f, &qm, name, 0)) {
-		attempt(f, &qm, name, 1);
+		slot_free(s);
+		return;
 	}
-	qmsg_close(&qm);
+	send_slot(f, s, 0);
 }
 
 static int
@@ -512,6 +586,11 @@ flush_run(const struct options *o, const char *self_name,
 		deadline_rearm(dl, (int64_t)o->timeout_s * 1000);
 		alarm((unsigned)o->timeout_s + 1);
 		flush_one(&f, names[i]);
+	}
+	if (f.pend != NULL) {
+		deadline_rearm(dl, (int64_t)o->timeout_s * 1000);
+		alarm((unsigned)o->timeout_s + 1);
+		settle_pending(&f);
 	}
 	err_init(&ok);
 	session_close(f.ss, &ok);

@@ -61,6 +61,12 @@ struct session {
 	int data_pending;	/* a pipelined DATA awaits its reply */
 	int last_message;	/* no transaction follows this one */
 	int quit_sent;		/* QUIT went out behind the message */
+	/*
+	 * Overlapping transactions (session_overlap()): the message whose
+	 * reply to the final dot is still due.
+	 */
+	int overlap;
+	struct session_msg *pend;
 	int dsn_warned;		/* "no DSN here" was said on this connection */
 	/* The current transaction, as the pre-flight decided it. */
 	int intl;		/* it uses SMTPUTF8 */
@@ -75,6 +81,7 @@ struct session {
 static void
 phase(struct session *ss, int64_t limit_ms, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int still_in_step(const struct session *ss, const struct err *e);
 
 static void
 phase(struct session *ss, int64_t limit_ms, const char *fmt, ...)
@@ -1106,6 +1113,36 @@ verdict(struct session *ss, struct session_msg *m, struct err *e)
 }
 
 /*
+ * May the message whose final dot was just written wait for its verdict
+ * until the next one is on its way?  Only when the caller asked for it,
+ * the server pipelines and another message follows.  The end of data
+ * closes the transaction whatever the verdict (RFC 5321 section
+ * 4.1.1.4: the server clears its buffers), so the next MAIL cannot land
+ * in it.  BDAT LAST is not deferred: a server that refuses it for want
+ * of recipients may keep the transaction open, and the next group's
+ * RCPT and BDAT would then join it.
+ */
+static int
+may_defer(const struct session *ss)
+{
+	return ss->overlap && !ss->last_message && ss->pend == NULL &&
+	    (ss->smtp.caps.flags & CAP_PIPELINING);
+}
+
+/* Leave m waiting for its verdict: its transaction is over on our side. */
+static int
+defer(struct session *ss, struct session_msg *m)
+{
+	ss->pend = m;
+	m->pending = 1;
+	m->dot_sent = 1;
+	ss->in_txn = 0;
+	ss->no_quit = 0;
+	ss->data_pending = 0;
+	return 1;
+}
+
+/*
  * A single-message run ends with QUIT whatever the verdict: with
  * PIPELINING it leaves in the same write as the end of the message
  * (RFC 2920 section 3.1 allows QUIT last in a group), saving a round
@@ -1227,8 +1264,16 @@ data_text(struct session *ss, struct session_msg *m, struct err *e)
 	phase(ss, DOT_MS, "end of data");
 	ss->stage = STAGE_DATA;
 	report_size(ss->o->report, d.octets);
-	if (smtp_data_finish(&ss->smtp, &d, e) < 0 || quit_behind(ss, e) < 0 ||
-	    smtp_flush(&ss->smtp, e) < 0)
+	if (smtp_data_finish(&ss->smtp, &d, e) < 0 || quit_behind(ss, e) < 0)
+		return -1;
+	/*
+	 * With transactions overlapping, the dot stays in the buffer and
+	 * leaves with the next message's MAIL, RCPT and DATA (RFC 2920
+	 * section 3.1 lets the content open a group).
+	 */
+	if (may_defer(ss))
+		return defer(ss, m);
+	if (smtp_flush(&ss->smtp, e) < 0)
 		return -1;
 	/*
 	 * The dot is out: a cancellation from now on only shortens the wait
@@ -1260,14 +1305,92 @@ data_text(struct session *ss, struct session_msg *m, struct err *e)
 static const char hangup_note[] =
     "(hanging up: the message must not go to only some recipients)";
 
+/*
+ * The replies to a pipelined group, in order: MAIL, each RCPT, and the
+ * command that starts the content (DATA, or BDAT with last saying
+ * whether it was BDAT LAST).  Returns -1 when the transaction cannot go
+ * on (e says why); else 0, with the recipients' verdict in *rcpt_rc and
+ * *refused and the reply to the group's last command in ss->reply.
+ */
+static int
+group_replies(struct session *ss, struct session_msg *m,
+    const struct envelope *env, int bdat, int last, int *rcpt_rc,
+    struct err *refused, struct err *e)
+{
+	size_t i;
+
+	phase(ss, MAIL_MS, "MAIL FROM:<%s>", env->from);
+	ss->stage = STAGE_MAIL;
+	if (expect(ss, 250, 0, e) < 0) {
+		/* The pipelined commands still get (refusing) answers. */
+		for (i = 0; i < env->n + 1; i++)
+			if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+				return -1;
+		ss->data_pending = 0;
+		if (!bdat && ss->reply.code == 354)
+			ss->no_quit = ss->broken = 1;
+		return -1;
+	}
+	err_init(refused);
+	*rcpt_rc = rcpt_replies(ss, m, env, 1, refused);
+	if (*rcpt_rc < 0 && refused->smtp_code == 0) {
+		*e = *refused;		/* no reply at all: the link failed */
+		return -1;
+	}
+	if (bdat)
+		phase(ss, last ? DOT_MS : BLOCK_MS, "BDAT");
+	else
+		phase(ss, DATA_MS, "DATA");
+	ss->stage = STAGE_DATA;
+	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+		return -1;
+	ss->data_pending = 0;
+	return 0;
+}
+
+/*
+ * Read the verdict still due for the pending message and settle its
+ * outcome in it, which is returned (NULL when nothing was pending).  The
+ * state of the transaction already in flight, if any, is kept.
+ */
+static const struct err *
+collect(struct session *ss)
+{
+	struct session_msg *m = ss->pend;
+	int in_txn = ss->in_txn, no_quit = ss->no_quit;
+	int data_pending = ss->data_pending;
+	struct err *e;
+
+	if (m == NULL)
+		return NULL;
+	ss->pend = NULL;
+	e = &m->outcome;
+	err_init(e);
+	ss->in_txn = 1;
+	ss->no_quit = ss->data_pending = 0;
+	phase(ss, DOT_MS, "end of data");
+	ss->stage = STAGE_DATA;
+	/* As after any final dot: a cancellation only shortens the wait. */
+	deadline_shield(ss->dl);
+	m->result = smtp_flush(&ss->smtp, e) < 0 ? -1 : verdict(ss, m, e);
+	if (m->result < 0 && !still_in_step(ss, e))
+		ss->broken = 1;
+	ss->in_txn = in_txn;
+	ss->no_quit = no_quit;
+	ss->data_pending = data_pending;
+	m->pending = 0;
+	return e;
+}
+
 static int
 transaction(struct session *ss, struct session_msg *m, struct err *e)
 {
 	struct envelope env;
 	struct body_out b;
 	struct err refused;
+	const struct err *before;
 	int pipelined = (ss->smtp.caps.flags & CAP_PIPELINING) != 0;
-	int rc = -1, last = 0, rcpt_rc;
+	int rc = -1, last = 0, rcpt_rc = 0;
 	size_t i;
 
 	memset(&b, 0, sizeof(b));
@@ -1311,24 +1434,23 @@ transaction(struct session *ss, struct session_msg *m, struct err *e)
 	ss->stage = STAGE_MAIL;
 	if (smtp_flush(&ss->smtp, e) < 0)
 		goto out;
-	if (expect(ss, 250, 0, e) < 0) {
-		/* The pipelined commands still get (refusing) answers. */
-		for (i = 0; pipelined && i < env.n + 1; i++)
-			if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
-				goto out;
-		ss->data_pending = 0;
-		if (pipelined && !b.bdat && ss->reply.code == 354)
-			ss->no_quit = ss->broken = 1;
-		goto out;
-	}
-	err_init(&refused);
-	rcpt_rc = rcpt_replies(ss, m, &env, pipelined, &refused);
-	if (rcpt_rc < 0 && refused.smtp_code == 0) {
-		*e = refused;		/* no reply at all: the link failed */
+	/* The verdict on the message before comes first. */
+	if ((before = collect(ss)) != NULL && ss->broken) {
+		/*
+		 * The connection ended there.  After a reply (421) the server
+		 * read nothing of this message; after silence it may have
+		 * taken all of it, if all of it was in the group.
+		 */
+		m->dot_sent = before->smtp_code == 0 && b.bdat && last;
+		err_set(e, E_TEMPFAIL, "%s: not answered: the connection ended "
+		    "with the message before (%s)", ss->phase, before->msg);
 		goto out;
 	}
 	if (!pipelined) {
-		if (rcpt_rc < 0) {
+		if (expect(ss, 250, 0, e) < 0)
+			goto out;
+		err_init(&refused);
+		if (rcpt_replies(ss, m, &env, 0, &refused) < 0) {
 			*e = refused;
 			goto out;
 		}
@@ -1344,40 +1466,28 @@ transaction(struct session *ss, struct session_msg *m, struct err *e)
 			rc = data_text(ss, m, e);
 		goto out;
 	}
-	/* The reply to the group's last command. */
-	if (b.bdat)
-		phase(ss, last ? DOT_MS : BLOCK_MS, "BDAT");
-	else
-		phase(ss, DATA_MS, "DATA");
-	ss->stage = STAGE_DATA;
-	if (smtp_read_reply(&ss->smtp, &ss->reply, e) < 0)
+	if (group_replies(ss, m, &env, b.bdat, last, &rcpt_rc, &refused,
+	    e) < 0)
 		goto out;
-	ss->data_pending = 0;
 	if (b.bdat) {
 		b.outstanding = 0;
 		if (rcpt_rc < 0) {
 			*e = refused;
-			goto out;
-		}
-		if (last) {
+		} else if (last) {
 			m->dot_sent = 1;
 			rc = judge_verdict(ss, m, e);
-			goto out;
-		}
-		if (check_reply(ss, 250, 0, e) == 0)
+		} else if (check_reply(ss, 250, 0, e) == 0) {
 			rc = bdat_rest(ss, m, &b, 1, e);
-		goto out;
-	}
-	if (rcpt_rc < 0) {
+		}
+	} else if (rcpt_rc < 0) {
 		if (ss->reply.code == 354) {
 			log_proto("-->", hangup_note, strlen(hangup_note));
 			ss->no_quit = ss->broken = 1;
 		}
 		*e = refused;
-		goto out;
-	}
-	if (check_reply(ss, 354, 0, e) == 0)
+	} else if (check_reply(ss, 354, 0, e) == 0) {
 		rc = data_text(ss, m, e);
+	}
 out:
 	smtp_chunk_free(&b.ck);
 	envelope_free(&env);
@@ -1519,16 +1629,37 @@ session_open(struct session **out, const struct options *o,
 int
 session_send(struct session *ss, struct session_msg *m, struct err *e)
 {
+	int rc;
+
 	m->naccepted = 0;
 	m->dot_sent = 0;
-	if (!session_usable(ss))
+	m->pending = 0;
+	if (!session_usable(ss)) {
+		collect(ss);
 		return err_set(e, E_SOFTWARE, "session not usable");
-	if (preflight(ss, m, e) < 0 || transaction(ss, m, e) < 0) {
-		if (!still_in_step(ss, e))
-			ss->broken = 1;
-		return -1;
 	}
-	return 0;
+	rc = preflight(ss, m, e);
+	if (rc == 0)
+		rc = transaction(ss, m, e);
+	/* Whatever stopped this message early, the one before is settled. */
+	if (ss->pend != m)
+		collect(ss);
+	if (rc < 0 && !still_in_step(ss, e))
+		ss->broken = 1;
+	return rc;
+}
+
+void
+session_overlap(struct session *ss)
+{
+	ss->overlap = 1;
+}
+
+void
+session_collect(struct session *ss)
+{
+	if (ss != NULL)
+		collect(ss);
 }
 
 int
@@ -1565,6 +1696,7 @@ session_close(struct session *ss, const struct err *outcome)
 {
 	if (ss == NULL)
 		return;
+	collect(ss);
 	save_tls_session(ss);
 	finish(ss, outcome);
 	session_free(ss);

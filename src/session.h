@@ -75,6 +75,16 @@ struct session_msg {
 	size_t naccepted;	/* recipients the server took */
 	int dot_sent;		/* the final dot went out */
 	char reply[512];	/* the reply to the final dot, sanitised */
+	/*
+	 * When session_send() returned 1, the outcome is still to come:
+	 * pending stays set until the replies are read (by the next
+	 * session_send(), session_collect() or session_close()), which
+	 * then fill result (0 or -1, as session_send() would have
+	 * returned) and outcome (its error).
+	 */
+	int pending;
+	int result;
+	struct err outcome;
 };
 
 /*
@@ -121,10 +131,28 @@ int session_open(struct session **out, const struct options *o,
  * their parameters for every m->rcpt, DATA, the content, the final dot.
  * Returns 0 when the server accepted the message; with
  * --on-rcpt-reject continue that may be for fewer than all recipients
- * (m->naccepted, and the kind of each m->rcpt).  The final dot is never
+ * (m->naccepted, and the kind of each m->rcpt); 1 when the outcome is
+ * still to come (only after session_overlap()).  The final dot is never
  * sent after a local error or a cancellation.
  */
 int session_send(struct session *ss, struct session_msg *m, struct err *e);
+/*
+ * Let transactions overlap (RFC 2920 section 3.1; for --flush): after
+ * this, session_send() may return 1 once a message's final dot is
+ * written, without waiting for the verdict.  The dot then leaves in the
+ * same write as the next message's MAIL, RCPT and DATA, and the verdict
+ * is read before their replies; m must stay alive (and unchanged) until
+ * m->pending is clear.  Only for messages sent with DATA (not BDAT),
+ * never for the message after session_last(), nor without PIPELINING.
+ * At most one message is pending at a time.
+ */
+void session_overlap(struct session *ss);
+/*
+ * Read the replies still due for the pending message, if any, and settle
+ * its outcome (m->result, m->outcome).  A cancellation only shortens the
+ * wait.
+ */
+void session_collect(struct session *ss);
 /*
  * Make the session fit for the next message: RSET (RFC 5321 section
  * 4.1.1.5), but only when the last transaction did not complete.

@@ -306,8 +306,10 @@ pickup() {
 }
 
 flush_queue() {
+	local q=$1
+	shift
 	run --separate-stderr smtpsend --host 127.0.0.1 --port "$PORT" \
-		--timeout 10 --flush "$1"
+		--timeout 10 "$@" --flush "$q"
 }
 
 @test "--flush over CHUNKING: one connection, one write per message, no RSET" {
@@ -349,20 +351,154 @@ EOF
 	grep -q '^for c@example.com' "$DATADIR/msg-2.eml"
 }
 
-@test "--flush over PIPELINING without CHUNKING: MAIL, RCPT and DATA in one write per message" {
-	pickup "$T/q" a@example.com b@example.com
+@test "--flush over CHUNKING: a server that keeps a refused transaction open: RSET first, nothing joins it" {
+	pickup "$T/q" a@example.com b@example.com c@example.com
+	start_fake - <<'EOF'
+CAPA PIPELINING 8BITMIME CHUNKING ENHANCEDSTATUSCODES
+STICKYMAIL
+REPLY RCPT#2 550 5.1.1 no such user
+EOF
+	flush_queue "$T/q"
+	assert_equal "$status" 67
+	wait_transcript '^C: QUIT$'
+	assert_equal "$(count_transcript '^!SEQUENCE')" 0
+	run grep -E '^C: (MAIL|RSET)' "$TRANSCRIPT"
+	assert_line --index 2 'C: RSET'
+	assert_line --index 3 'C: MAIL FROM:<jane@example.com>'
+	# c once, with its own recipient.
+	[ "$(stored)" = 2 ]
+	grep -q '^for c@example.com' "$DATADIR/msg-2.eml"
+	assert_equal "$(count_transcript '^C: RCPT TO:<c@example.com>')" 1
+}
+
+# The client's protocol log (-v): the line number of the N-th line that
+# holds TEXT.
+logline() {
+	grep -n -F -- "$1" <<<"$stderr" | sed -n "$2p" | cut -d: -f1
+}
+
+@test "--flush over PIPELINING without CHUNKING: a message's final dot and the next MAIL, RCPT and DATA in one write" {
+	pickup "$T/q" a@example.com b@example.com c@example.com
 	start_fake - <<'EOF'
 SHOWREADS
 CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES
+DELAY DOT#1 0.3
 EOF
-	flush_queue "$T/q"
+	flush_queue "$T/q" -v
 	assert_success
+	local report=$output
 	wait_transcript '^C: QUIT$'
+	assert_equal "$(count_transcript '^\* CONNECT')" 1
+	assert_equal "$(count_transcript '^C: RSET')" 0
 	run groups
 	assert_line --index 1 'MAIL RCPT DATA'
-	assert_line --index 2 "MAIL RCPT DATA"
-	assert_line --index 3 QUIT
+	assert_line --index 2 'MAIL RCPT DATA'
+	assert_line --index 3 'MAIL RCPT DATA'
+	assert_line --index 4 QUIT
+	# Each final dot came in the same read as the next message's MAIL.
+	run awk '/^\* read /{n++} /^C: \.$/{d=n} /^C: MAIL/{if (d) print (d == n)}' "$TRANSCRIPT"
+	assert_output $'1\n1'
+	# The client wrote the next message's commands before it read the
+	# verdict on the one before (its -v log), yet reports in queue order.
+	local mail2 verdict1 mail3 verdict2
+	mail2=$(logline '--> MAIL FROM:<jane@example.com>' 2)
+	verdict1=$(logline '<-- 250 2.0.0 Ok: queued as 1' 1)
+	mail3=$(logline '--> MAIL FROM:<jane@example.com>' 3)
+	verdict2=$(logline '<-- 250 2.0.0 Ok: queued as 2' 1)
+	[ "$mail2" -lt "$verdict1" ] || fail "MAIL 2 at $mail2, verdict 1 at $verdict1"
+	[ "$mail3" -lt "$verdict2" ] || fail "MAIL 3 at $mail3, verdict 2 at $verdict2"
+	run echo "$report"
+	assert_line --index 0 --regexp '^sent .*: 1 recipient: 250 2\.0\.0 Ok: queued as 1$'
+	assert_line --index 1 --regexp '^sent .*queued as 2$'
+	assert_line --index 2 --regexp '^sent .*queued as 3$'
+	[ "$(stored)" = 3 ]
+	grep -q '^for a@example.com' "$DATADIR/msg-1.eml"
+	grep -q '^for b@example.com' "$DATADIR/msg-2.eml"
+	grep -q '^for c@example.com' "$DATADIR/msg-3.eml"
+	[ -z "$(ls "$T/q" | grep '\.eml$')" ]
+	assert_clean_transcript
+}
+
+@test "--flush over PIPELINING without CHUNKING: a refused end of data with the next message behind it" {
+	pickup "$T/q" a@example.com b@example.com c@example.com
+	start_fake - <<'EOF'
+CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES
+REPLY DOT#2 554 5.7.1 content refused
+EOF
+	flush_queue "$T/q"
+	assert_equal "$status" 69
+	wait_transcript '^C: QUIT$'
+	assert_equal "$(count_transcript '^\* CONNECT')" 1
+	assert_equal "$(count_transcript '^C: RSET')" 0
+	assert_equal "$(count_transcript '^!SEQUENCE')" 0
 	[ "$(stored)" = 2 ]
+	grep -q '^for c@example.com' "$DATADIR/msg-2.eml"
+	assert_line --index 0 --regexp '^sent '
+	assert_line --index 1 --regexp '^failed .*554 5\.7\.1 content refused'
+	assert_line --index 2 --regexp '^sent '
+	grep -q 'for b@example.com' "$T/q/failed/"*.eml
+}
+
+@test "--flush over PIPELINING without CHUNKING: 421 to a message with the next one behind it: that one goes on a new connection" {
+	pickup "$T/q" a@example.com b@example.com c@example.com
+	start_fake - <<'EOF'
+CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES
+REPLY DOT#2@1 421 4.3.2 shutting down
+EOF
+	flush_queue "$T/q"
+	assert_equal "$status" 75
+	wait_transcript '^\* DISCONNECT 2'
+	assert_equal "$(count_transcript '^\* CONNECT')" 2
+	# a on the first connection, c on the second; b is refused for now.
+	[ "$(stored)" = 2 ]
+	grep -q '^for a@example.com' "$DATADIR/msg-1.eml"
+	grep -q '^for c@example.com' "$DATADIR/msg-2.eml"
+	assert_line --index 0 --regexp '^sent '
+	assert_line --index 1 --regexp '^deferred .*421 4\.3\.2 shutting down'
+	assert_line --index 2 --regexp '^sent '
+	assert_equal "$(ls "$T/q" | grep -c '\.eml$')" 1
+	grep -q 'for b@example.com' "$T/q/"*.eml
+	# The first server hung up without reading c's commands: c went once.
+	assert_equal "$(count_transcript '^C: RCPT TO:<c@example.com>')" 1
+}
+
+@test "--flush over PIPELINING without CHUNKING: the connection drops after the final dot with the next message behind it" {
+	pickup "$T/q" a@example.com b@example.com
+	start_fake - <<'EOF'
+CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES
+CLOSE DOT#1@1
+EOF
+	flush_queue "$T/q"
+	assert_equal "$status" 75
+	wait_transcript '^\* DISCONNECT 2'
+	# a: its verdict never came, so it stays queued (the server may have
+	# it); b, whose commands were behind it, goes on a new connection.
+	assert_line --index 0 --regexp '^deferred .*the server may have it already'
+	assert_line --index 1 --regexp '^sent '
+	[ "$(stored)" = 1 ]
+	grep -q '^for b@example.com' "$DATADIR/msg-1.eml"
+	grep -q 'for a@example.com' "$T/q/"*.eml
+}
+
+@test "--flush over PIPELINING without CHUNKING: a message refused before MAIL (SIZE) between two; the verdict due before it is still read" {
+	pickup "$T/q" a@example.com
+	run --separate-stderr smtpsend --pickup-dir "$T/q" -f jane@example.com \
+		-s big b@example.com < <(head -c 3000 /dev/zero | tr '\0' 'x' | fold -w 70)
+	assert_success
+	sleep 0.01
+	pickup "$T/q" c@example.com
+	start_fake - <<'EOF'
+CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES SIZE 2000
+EOF
+	flush_queue "$T/q"
+	assert_equal "$status" 65
+	wait_transcript '^C: QUIT$'
+	assert_equal "$(count_transcript '^\* CONNECT')" 1
+	assert_line --index 0 --regexp '^sent '
+	assert_line --index 1 --regexp '^failed .*SIZE'
+	assert_line --index 2 --regexp '^sent '
+	[ "$(stored)" = 2 ]
+	assert_equal "$(count_transcript '^C: RCPT TO:<b@example.com>')" 0
 	assert_clean_transcript
 }
 

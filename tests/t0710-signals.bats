@@ -226,3 +226,29 @@ EOF
 	assert_equal "$status" 75
 	[[ $stderr == *'sending the message'* ]] || fail "stderr: $stderr"
 }
+
+@test "SIGTERM during a flush while a verdict is due behind the next message's commands: that verdict is awaited, the next message stays queued" {
+	for r in a b c; do
+		run smtpsend --host 127.0.0.1 --port "$(closed_port)" --timeout 5 \
+			--queue-on-failure "$T/q" -f jane@example.com "$r@example.com" <<<"$r"
+		assert_success
+		sleep 0.01
+	done
+	start_fake - <<'EOF'
+CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES
+DELAY DOT#1 0.6
+EOF
+	smtpsend_bg "$T/run" --host 127.0.0.1 --port "$PORT" --timeout 20 --flush "$T/q"
+	wait_transcript '^C: \.$' 10
+	stop_with TERM
+	assert_equal "$status" 75
+	grep -q '^sent ' "$T/run.out" || fail "report: $(cat "$T/run.out")"
+	grep -q '^deferred .*interrupted by SIGTERM' "$T/run.out" || fail "report: $(cat "$T/run.out")"
+	[ -s "$DATADIR/msg-1.eml" ]
+	assert_equal "$(count_queued "$T/q")" 2
+	# b's DATA was never answered with text: one final dot in all, and
+	# no QUIT that the server could have taken for message text.
+	wait_transcript '^\* DISCONNECT 1' 10
+	assert_equal "$(count_transcript '^C: \.$')" 1
+	assert_equal "$(count_transcript '^C: QUIT')" 0
+}

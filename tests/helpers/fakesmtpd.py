@@ -74,6 +74,9 @@ for the answer to the final dot (a 421 also hangs up at once).
     SHOWREADS                  log "* read N" for every chunk of octets the
                                server receives, so a test can see which
                                commands arrived together (one write)
+    STICKYMAIL                 a BDAT LAST refused for want of recipients
+                               leaves the transaction open (a later MAIL
+                               is "nested", 503) until RSET, as DATA does
 
 BDAT (RFC 3030) is understood whether or not CHUNKING is advertised:
 "BDAT n [LAST]" is followed by exactly n octets, logged as one line
@@ -231,6 +234,7 @@ class Script:
         self.inject = None
         self.implicit_tls = False
         self.showreads = False
+        self.sticky_mail = False
 
     @classmethod
     def load(cls, path, has_cert):
@@ -294,6 +298,8 @@ class Script:
             self.implicit_tls = True
         elif word == "SHOWREADS":
             self.showreads = True
+        elif word == "STICKYMAIL":
+            self.sticky_mail = True
         else:
             raise ScriptError("line %d: unknown directive %r" % (lineno, parts[0]))
 
@@ -672,7 +678,7 @@ class Session:
         if self.rcpts == 0 or self.chunk_failed:
             self.chunk_failed = not last
             if last:
-                self.mail = False
+                self.mail = self.mail and self.script.sticky_mail
                 self.chunks = []
             self.send(b"554 5.5.1 Error: no valid recipients\r\n"
                       if self.rcpts == 0 else
