@@ -561,6 +561,7 @@ run_flush(struct options *o, struct creds *creds, struct deadline *dl,
 	if (creds_load(o, creds, dl, e) < 0)
 		return -1;
 	o->creds = creds;
+	report_many(o->report);
 	if (o->helo == NULL) {
 		deadline_phase(dl, "looking up this host's name", 5000);
 		self_name = net_self_name(dl);

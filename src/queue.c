@@ -407,39 +407,67 @@ pread_some(int fd, char *p, size_t n, off_t at)
 	return r;
 }
 
+/* Where a pass over the message stands between two reads. */
+struct scan_state {
+	size_t cur;	/* octets in the line so far */
+	int cr;		/* the last octet was a CR */
+	int head;	/* still in the header */
+};
+
 /*
- * Count one octet of the message the way smtp_data_write() sends it: CR
+ * Count a block of the message the way smtp_data_write() sends it: CR
  * LF, a lone LF and a lone CR are each one line end, a CRLF on the wire.
+ * The octets between line ends are taken a run at a time (memchr finds
+ * the end, one OR over the run finds 8-bit octets): a queue flush reads
+ * every message once here, so this loop is most of its own work.
  */
 static void
-scan_octet(struct qmsg *m, unsigned char c, size_t *cur, int *cr, int *head)
+scan_block(struct qmsg *m, const unsigned char *p, size_t n,
+    struct scan_state *st)
 {
-	if (*cr && c == '\n') {
-		*cr = 0;
-		return;
+	const unsigned char *end;
+	unsigned char acc;
+	size_t len, i;
+
+	while (n > 0) {
+		if (*p == '\r' || *p == '\n') {
+			if (!(st->cr && *p == '\n')) {
+				/* RFC 5322 section 2.1: an empty line ends the header. */
+				if (st->cur == 0)
+					st->head = 0;
+				st->cur = 0;
+				m->wire_size += 2;
+			}
+			st->cr = *p == '\r';
+			p++;
+			n--;
+			continue;
+		}
+		st->cr = 0;
+		end = memchr(p, '\n', n);
+		len = end != NULL ? (size_t)(end - p) : n;
+		if ((end = memchr(p, '\r', len)) != NULL)
+			len = (size_t)(end - p);
+		for (acc = 0, i = 0; i < len; i++)
+			acc |= p[i];
+		if (acc >= 0x80) {
+			m->has_8bit = 1;
+			m->head_8bit |= st->head;
+		}
+		m->wire_size += len;
+		st->cur += len;
+		if (st->cur > m->max_line)
+			m->max_line = st->cur;
+		p += len;
+		n -= len;
 	}
-	*cr = c == '\r';
-	if (c == '\r' || c == '\n') {
-		/* RFC 5322 section 2.1: an empty line ends the header. */
-		if (*cur == 0)
-			*head = 0;
-		*cur = 0;
-		m->wire_size += 2;
-		return;
-	}
-	m->wire_size++;
-	m->has_8bit |= c >= 0x80;
-	m->head_8bit |= *head && c >= 0x80;
-	if (++*cur > m->max_line)
-		m->max_line = *cur;
 }
 
 /* One pass over the message: what the session must know before MAIL. */
 static int
 scan(struct qmsg *m, struct err *e)
 {
-	size_t cur = 0, i;
-	int cr = 0, head = 1;
+	struct scan_state st = { 0, 0, 1 };
 	ssize_t r;
 	off_t pos;
 
@@ -448,12 +476,10 @@ scan(struct qmsg *m, struct err *e)
 		    QUEUE_CHUNK ? (size_t)(m->size - pos) : QUEUE_CHUNK, pos);
 		if (r <= 0)
 			return read_failed(m, r, e);
-		for (i = 0; i < (size_t)r; i++)
-			scan_octet(m, (unsigned char)m->chunk[i], &cur, &cr,
-			    &head);
+		scan_block(m, (const unsigned char *)m->chunk, (size_t)r, &st);
 	}
 	/* smtp_data_end() ends an unfinished last line. */
-	if (cur > 0)
+	if (st.cur > 0)
 		m->wire_size += 2;
 	return 0;
 }

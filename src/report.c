@@ -108,6 +108,13 @@ account_time(struct report *r)
 }
 
 void
+report_many(struct report *r)
+{
+	if (r != NULL)
+		r->many = 1;
+}
+
+void
 report_phase(struct report *r, const char *name)
 {
 	enum report_phase p;
@@ -153,7 +160,7 @@ report_reply(struct report *r, const char *phase, int code,
 	if (r == NULL)
 		return;
 	set_reply(&r->last, code, status, text, len);
-	if (strncmp(phase, "RCPT TO:<", 9) == 0) {
+	if (!r->many && strncmp(phase, "RCPT TO:<", 9) == 0) {
 		a = phase + 9;
 		n = strcspn(a, ">");
 		for (i = 0; i < r->nrcpts; i++)

@@ -49,6 +49,7 @@ struct report {
 	enum report_phase cur;
 	int in_phase;
 	int64_t phase_ms[RP_PHASE_COUNT];
+	int many;			/* report_many() */
 };
 
 void report_init(struct report *r, const char *host, int port);
@@ -57,6 +58,12 @@ void report_release(struct report *r);
 void report_server(struct report *r, const char *host, int port);
 void report_sender(struct report *r, const char *envelope_from);
 void report_rcpt(struct report *r, const char *address);
+/*
+ * Many messages in this run (a queue flush): their recipients are not
+ * collected -- each message has its own report line -- so the report
+ * stays the same size however long the queue.
+ */
+void report_many(struct report *r);
 /* A session step began; name is the session's phase label. */
 void report_phase(struct report *r, const char *name);
 /* A reply was read during the step called phase. */

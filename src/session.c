@@ -1243,9 +1243,11 @@ data_text(struct session *ss, struct session_msg *m, struct err *e)
 	smtp_data_init(&d);
 	progress_start(&pr, ss->o->progress, ss->size ? ss->size :
 	    ss->size_floor);
+	phase(ss, BLOCK_MS, "sending the message");
+	ss->stage = STAGE_DATA;
 	for (;;) {
-		phase(ss, BLOCK_MS, "sending the message");
-		ss->stage = STAGE_DATA;
+		/* Each block gets its own time limit (RFC 5321 4.5.3.2.5). */
+		deadline_phase(ss->dl, ss->phase, BLOCK_MS);
 		/* No final dot after a local error or a cancellation. */
 		if (deadline_check(ss->dl, e) < 0 ||
 		    m->read(m->ctx, &p, &n, e) < 0 ||
