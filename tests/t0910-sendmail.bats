@@ -184,6 +184,51 @@ EOF
 	assert_output $'From: cron@example.com (Cron Daemon)\r\nTo: ops@example.net\r'
 }
 
+@test "sendmail: -t with a group: bare members resolved inside the group, in envelope and header alike; an empty group stays" {
+	start_aiosmtpd plain
+	conf 'local-domain example.org' "aliases $T/aliases"
+	run --separate-stderr "$SENDMAIL" -t -i <<'EOF'
+From: Jane <jane@example.com>
+To: team: root, Alice <alice>, bob@example.com;, carol@example.com
+Cc: undisclosed-recipients:;
+Subject: a group
+
+hello
+EOF
+	assert_success
+	assert_equal "$stderr" ""
+	run msg_json "$OUT/msg-1.json" rcpt_tos
+	assert_output '["ops@example.net", "alice@example.org", "bob@example.com", "carol@example.com"]'
+	run grep -E '^(To|Cc|[ 	])' "$OUT/msg-1.eml"
+	assert_output $'To: team: ops@example.net, Alice <alice@example.org>, bob@example.com;,\r\n carol@example.com\r\nCc: undisclosed-recipients:;\r'
+	# Only an empty group in To, the recipient in Bcc: as before.
+	run --separate-stderr "$SENDMAIL" -t -i <<'EOF'
+From: jane@example.com
+To: undisclosed-recipients:;
+Bcc: root
+
+x
+EOF
+	assert_success
+	run msg_json "$OUT/msg-2.json" rcpt_tos
+	assert_output '["ops@example.net"]'
+	run grep -Ei '^(To|Bcc):' "$OUT/msg-2.eml"
+	assert_output $'To: undisclosed-recipients:;\r'
+}
+
+@test "sendmail: -t with an unresolvable bare name inside a group is refused before connecting (65)" {
+	PORT=$(closed_port)
+	conf
+	run --separate-stderr "$SENDMAIL" -t <<'EOF'
+From: jane@example.com
+To: team: bob@example.com, root;
+
+x
+EOF
+	assert_equal "$status" 65
+	assert_equal "$stderr" 'smtpsend: recipient "root" has no domain: set local-domain (or an alias) in the config file, or write root@DOMAIN'
+}
+
 # accounts PORT: a config whose defaults point at a closed port and whose
 # account "work" (from bot@work.example) at PORT.
 accounts() {
