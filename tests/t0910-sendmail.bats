@@ -358,6 +358,74 @@ EOF
 	assert_line $'To: root@localhost\r'
 }
 
+# in_box HOSTS CMD...: run CMD on a machine called "box" whose /etc/hosts
+# is the file HOSTS (private UTS and mount namespaces, so the tests do not
+# depend on how this machine's own name resolves).  Status 99: cannot.
+in_box() {
+	local hosts=$1
+	shift
+	unshare -mu bash -c '
+		hostname box && mount --bind "$1" /etc/hosts || exit 99
+		shift
+		exec "$@"' _ "$hosts" "$@"
+}
+
+box_or_skip() {
+	command -v unshare >/dev/null && [ "$(id -u)" = 0 ] ||
+		skip "needs root and unshare (a private host name and /etc/hosts)"
+	printf '127.0.0.1 localhost\n127.0.1.1 box.example.test box\n' >"$T/hosts"
+	run in_box "$T/hosts" hostname -f
+	[ "$status" != 99 ] || skip "cannot make private UTS and mount namespaces"
+	assert_output box.example.test
+}
+
+@test "local names at this machine: its full name (hostname -f) counts like the short one, in the header and on the command line" {
+	box_or_skip
+	start_aiosmtpd plain
+	conf 'local-domain example.org' "aliases $T/aliases"
+	run --separate-stderr in_box "$T/hosts" "$SENDMAIL" -t <<'EOF'
+From: Jane <jane@example.com>
+To: Admin <root@box.example.test>
+Cc: www-data@BOX.Example.Test, bob@box.example.net, carol@box
+
+x
+EOF
+	assert_success
+	run msg_json "$OUT/msg-1.json" rcpt_tos
+	assert_output '["ops@example.net", "www-data@example.org", "bob@box.example.net", "carol@example.org"]'
+	run grep -E '^(To|Cc):' "$OUT/msg-1.eml"
+	assert_output $'To: Admin <ops@example.net>\r\nCc: www-data@example.org, bob@box.example.net, carol@example.org\r'
+	run --separate-stderr in_box "$T/hosts" "$SMTPSEND" -f jane@example.com root@box.example.test <<<"x"
+	assert_success
+	run msg_json "$OUT/msg-2.json" rcpt_tos
+	assert_output '["ops@example.net"]'
+}
+
+@test "local names at this machine: the full name is looked up only for a domain that starts with the host's name, and not for long" {
+	box_or_skip
+	start_aiosmtpd plain
+	conf 'local-domain example.org' "aliases $T/aliases" 'helo client.example'
+	# Reading this /etc/hosts blocks: a lookup of the host's name hangs.
+	mkfifo "$T/hosts.fifo"
+	local t0
+	t0=$(now)
+	run --separate-stderr in_box "$T/hosts.fifo" "$SMTPSEND" -f jane@example.com \
+		root www-data@localhost bob@example.com carol@mail.example.test <<<"x"
+	assert_success
+	assert_elapsed_below "$t0" "$(budget 3)"
+	run msg_json "$OUT/msg-1.json" rcpt_tos
+	assert_output '["bob@example.com", "carol@mail.example.test", "ops@example.net", "www-data@example.org"]'
+	# A domain that may be the host's: the lookup is given up after 5 s
+	# and the address is taken as written.
+	t0=$(now)
+	run --separate-stderr in_box "$T/hosts.fifo" "$SMTPSEND" -f jane@example.com \
+		root@box.example.test <<<"x"
+	assert_success
+	assert_elapsed_below "$t0" "$(budget 9)"
+	run msg_json "$OUT/msg-2.json" rcpt_tos
+	assert_output '["root@box.example.test"]'
+}
+
 @test "sendmail: a config that composes (subject, header, reply-to) does not stop cron's mail; on the command line it is refused" {
 	start_aiosmtpd plain
 	conf 'local-domain example.org' 'subject from the config' 'header X-Team: ops' 'reply-to noreply@example.org'
