@@ -65,7 +65,7 @@ UNIT_LIBOBJS = src/encode.o src/addr.o src/smtp.o src/conn.o src/tls.o \
 	       src/msg.o src/msgread.o src/attach.o src/mimetype.o \
 	       src/rawmsg.o src/spool.o
 UNIT_TESTS += tests/unit/test-rewrite tests/unit/test-queue
-UNIT_LIBOBJS += src/aliases.o src/rewrite.o src/queue.o
+UNIT_LIBOBJS += src/aliases.o src/rewrite.o src/net.o src/queue.o
 
 .PHONY: all check check-unit check-bats check-interop check-layers \
 	check-banned demo bench bench-small bench-attach install uninstall \

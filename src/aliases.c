@@ -9,9 +9,14 @@
 
 #include "aliases.h"
 #include "buf.h"
+#include "deadline.h"
 #include "err.h"
 #include "log.h"
+#include "net.h"
 #include "xmalloc.h"
+
+/* The same bound main.c gives the lookup of this host's name. */
+#define SELF_LOOKUP_MS	5000
 
 static int
 slurp(const char *path, struct buf *b, struct err *e)
@@ -198,22 +203,63 @@ aliases_is_bare(const char *s)
 	return n > 0 && s[n] == '\0';
 }
 
-/* Is d[0..n) a name of this machine? */
+/*
+ * This machine's full name as "hostname -f" prints it: the canonical
+ * name of gethostname() (net_self_name).  Looked up at most once, and
+ * bounded: /etc/hosts normally answers at once, but a host missing from
+ * it would otherwise wait for the resolver's own timeouts.
+ */
+static const char *
+self_fqdn(void)
+{
+	static char *fqdn;
+	static int looked;
+	struct deadline dl;
+
+	if (!looked) {
+		looked = 1;
+		deadline_init(&dl, SELF_LOOKUP_MS);
+		deadline_phase(&dl, "looking up this host's name",
+		    SELF_LOOKUP_MS);
+		fqdn = net_self_name(&dl);
+	}
+	return fqdn;
+}
+
+static int
+same_name(const char *d, size_t n, const char *name)
+{
+	return name != NULL && n > 0 && strlen(name) == n &&
+	    strncasecmp(d, name, n) == 0;
+}
+
+/*
+ * Is d[0..n) a name of this machine?  The full name is looked up only
+ * for a domain whose first label is the host name's ("box.example.com"
+ * for the host "box"), the form it takes: mail to anywhere else costs
+ * no lookup.
+ */
 static int
 this_host(const char *d, size_t n)
 {
 	static const char *const fixed[] = { "localhost",
 		"localhost.localdomain" };
 	char host[256];
-	size_t i;
+	size_t i, label;
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (strlen(fixed[i]) == n && strncasecmp(d, fixed[i], n) == 0)
+		if (same_name(d, n, fixed[i]))
 			return 1;
 	if (gethostname(host, sizeof(host)) != 0)
 		return 0;
 	host[sizeof(host) - 1] = '\0';
-	return n > 0 && strlen(host) == n && strncasecmp(d, host, n) == 0;
+	if (same_name(d, n, host))
+		return 1;
+	label = strcspn(host, ".");
+	if (label == 0 || n <= label || d[label] != '.' ||
+	    strncasecmp(d, host, label) != 0)
+		return 0;
+	return same_name(d, n, self_fqdn());
 }
 
 size_t

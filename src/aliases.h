@@ -44,8 +44,10 @@ int aliases_is_bare(const char *s);
 /*
  * The length of the local name in the address s[0..n): bare ("root"), or
  * at this machine ("root@localhost", "root@localhost.localdomain",
- * "root@NAME" with the name gethostname(2) gives, in any case).  0 when
- * s is neither.
+ * "root@NAME" with the name gethostname(2) gives or the full name that
+ * "hostname -f" prints, in any case).  0 when s is neither.  The full
+ * name is looked up (once, for at most 5 s) only for a domain that starts
+ * with the host name's first label.
  */
 size_t aliases_local_name(const char *s, size_t n);
 void aliases_release(struct aliases *a);

@@ -17,19 +17,29 @@
 static int parse_line(struct config *c, char *line, unsigned lineno,
     struct err *e);
 
+/*
+ * The home directory: $HOME, else the password database's (cron may run
+ * us with a bare environment).  NULL when neither knows one.
+ */
+static const char *
+home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home != NULL && home[0] == '/')
+		return home;
+	pw = getpwuid(getuid());
+	return pw != NULL ? pw->pw_dir : NULL;
+}
+
 char *
 config_default_path(const char *system_path)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	struct passwd *pw;
+	const char *home = home_dir();
 	char *p = NULL;
 
-	/* Cron may run us with a bare environment: fall back on passwd. */
-	if (home == NULL || home[0] != '/') {
-		pw = getpwuid(getuid());
-		home = pw != NULL ? pw->pw_dir : NULL;
-	}
 	if (xdg != NULL && xdg[0] == '/')
 		p = xasprintf("%s/smtpsend/config", xdg);
 	else if (home != NULL)
@@ -197,11 +207,75 @@ open_account(struct config *c, char *rest, unsigned lineno, struct err *e)
 	return 0;
 }
 
+/*
+ * The keys whose value names a file or directory.  Only these have a
+ * leading "~" expanded: in any other value (a subject, a command, which
+ * sh expands itself) it is text like any other.
+ */
+static int
+is_path_key(const char *key)
+{
+	static const char *const keys[] = { "aliases", "attach", "body-file",
+		"cafile", "cert", "cert-password-file", "html", "inline",
+		"key", "log", "password-file", "pickup-dir",
+		"queue-on-failure", "tls-session-cache" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * "~" or "~/..." is the home directory (home_dir: the same one the file
+ * itself was looked for in); "~user" or "~user/..." is that user's, from
+ * the password database.  A value that does not start with "~" is
+ * returned as it is.  Newly allocated.
+ */
+static int
+expand_home(const struct config *c, unsigned lineno, const char *v,
+    char **out, struct err *e)
+{
+	const char *rest, *home;
+	struct passwd *pw;
+	char *user;
+	size_t n;
+
+	*out = NULL;
+	if (v[0] != '~') {
+		*out = xstrdup(v);
+		return 0;
+	}
+	rest = v + 1 + strcspn(v + 1, "/");
+	if (rest == v + 1) {
+		if ((home = home_dir()) == NULL)
+			return err_set(e, E_CONFIG, "%s:%u: \"%s\": no home "
+			    "directory (HOME is unset and the password "
+			    "database has none)", c->path, lineno, v);
+	} else {
+		user = xstrndup(v + 1, (size_t)(rest - v - 1));
+		pw = getpwnam(user);
+		free(user);
+		if (pw == NULL || pw->pw_dir == NULL)
+			return err_set(e, E_CONFIG, "%s:%u: \"%s\": no user "
+			    "%.*s", c->path, lineno, v, (int)(rest - v - 1),
+			    v + 1);
+		home = pw->pw_dir;
+	}
+	/* "/" as a home directory must not give "//etc". */
+	n = strlen(home);
+	if (n > 0 && home[n - 1] == '/' && *rest == '/')
+		rest++;
+	*out = xasprintf("%s%s", home, rest);
+	return 0;
+}
+
 static int
 parse_line(struct config *c, char *line, unsigned lineno, struct err *e)
 {
 	struct config_section *s = &c->sects[c->nsects - 1];
-	char *key, *val, *end;
+	char *key, *val, *end, *copy;
 	size_t n;
 
 	for (end = line + strlen(line); end > line &&
@@ -223,9 +297,15 @@ parse_line(struct config *c, char *line, unsigned lineno, struct err *e)
 		return open_account(c, val, lineno, e);
 	if (unquote(c->path, lineno, val, e) < 0)
 		return -1;
+	if (is_path_key(key)) {
+		if (expand_home(c, lineno, val, &copy, e) < 0)
+			return -1;
+	} else {
+		copy = xstrdup(val);
+	}
 	s->lines = xreallocarray(s->lines, s->nlines + 1, sizeof(*s->lines));
 	s->lines[s->nlines].key = xstrdup(key);
-	s->lines[s->nlines].value = xstrdup(val);
+	s->lines[s->nlines].value = copy;
 	s->lines[s->nlines].lineno = lineno;
 	s->nlines++;
 	return 0;

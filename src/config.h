@@ -18,6 +18,13 @@
  * written in double quotes (\" and \\ inside).  An account with a parent
  * starts with the parent's lines; "account default : NAME" therefore
  * makes NAME the default account.
+ *
+ * The one thing it knows of values: in those of the keys that name files
+ * and directories (cafile, aliases, log, ...), quoted or not, a leading
+ * "~" or "~/" stands for the home directory and "~user" for that user's,
+ * as msmtp and the shell have it; a user that does not exist is an error
+ * of the line.  The environment's values are left alone: a shell has
+ * already expanded "~" in an assignment that was meant to have it.
  */
 #ifndef SMTPSEND_CONFIG_H
 #define SMTPSEND_CONFIG_H

@@ -31,12 +31,15 @@ field_kind(const char *name, size_t n)
 
 /*
  * The end of the element of an address list starting at p: the next
- * comma outside quotes, angle brackets and comments (RFC 5322 3.4).
+ * comma outside quotes, angle brackets, domain literals and comments
+ * (RFC 5322 3.4), or the colon that opens a group (when not in one) or
+ * the semicolon that closes it (when in one).  *delim is that character,
+ * or '\0' at the end of the field.
  */
 static const char *
-element_end(const char *p, const char *end)
+element_end(const char *p, const char *end, int in_group, char *delim)
 {
-	int q = 0, angle = 0, depth = 0;
+	int q = 0, angle = 0, depth = 0, literal = 0;
 
 	for (; p < end; p++) {
 		if (*p == '\\' && p + 1 < end && (q || depth))
@@ -47,13 +50,23 @@ element_end(const char *p, const char *end)
 			depth++;
 		else if (!q && depth && *p == ')')
 			depth--;
-		else if (!q && !depth && *p == '<')
+		else if (q || depth)
+			continue;
+		else if (*p == '<')
 			angle = 1;
-		else if (!q && !depth && *p == '>')
+		else if (*p == '>')
 			angle = 0;
-		else if (!q && !depth && !angle && *p == ',')
+		else if (*p == '[')
+			literal = 1;
+		else if (*p == ']')
+			literal = 0;
+		else if (!angle && !literal && (*p == ',' ||
+		    (*p == ':' && !in_group) || (*p == ';' && in_group))) {
+			*delim = *p;
 			return p;
+		}
 	}
+	*delim = '\0';
 	return end;
 }
 
@@ -156,7 +169,32 @@ rewrite_element(const char *p, const char *end, int kind,
 	return rc;
 }
 
-/* One field [p, end), its final newline included. */
+/*
+ * The display name of a group, [p, end) before its colon, as written
+ * (blanks around it dropped), then the colon.
+ */
+static void
+open_group(const char *p, const char *end, struct buf *out, size_t *col,
+    int *first)
+{
+	char *name;
+
+	while (p < end && strchr(" \t\n", *p) != NULL)
+		p++;
+	while (end > p && strchr(" \t\n", end[-1]) != NULL)
+		end--;
+	name = xasprintf("%.*s:", (int)(end - p), p);
+	add_element(out, col, name, strlen(name), *first);
+	*first = 0;
+	free(name);
+}
+
+/*
+ * One field [p, end), its final newline included.  A group ("team: a,
+ * b;", RFC 5322 section 3.4) keeps its name and its colon and semicolon,
+ * and its members are rewritten like any other mailbox, each inside the
+ * group; an empty one ("undisclosed-recipients:;") stays empty.
+ */
 static int
 rewrite_field(const char *p, const char *end,
     const struct rewrite_rules *rules, struct buf *out, int *changed,
@@ -165,7 +203,8 @@ rewrite_field(const char *p, const char *end,
 	const char *colon = memchr(p, ':', (size_t)(end - p)), *v, *x;
 	struct buf f;
 	size_t col;
-	int kind, first = 1, mine = 0, rc = 0;
+	int kind, first = 1, member_first = 0, in_group = 0, mine = 0, rc = 0;
+	char delim;
 
 	kind = colon ? field_kind(p, (size_t)(colon - p)) : 0;
 	if (kind == 0)
@@ -174,9 +213,19 @@ rewrite_field(const char *p, const char *end,
 	buf_add(&f, p, (size_t)(colon - p) + 1);
 	col = (size_t)(colon - p) + 1;
 	for (v = colon + 1; v < end && rc == 0; v = x + 1) {
-		x = element_end(v, end);
-		rc = rewrite_element(v, x, kind, rules, &f, &col, &first,
-		    &mine, e);
+		x = element_end(v, end, in_group, &delim);
+		if (delim == ':') {
+			open_group(v, x, &f, &col, &first);
+			in_group = member_first = 1;
+			continue;
+		}
+		rc = rewrite_element(v, x, kind, rules, &f, &col, in_group ?
+		    &member_first : &first, &mine, e);
+		if (delim == ';') {
+			buf_addc(&f, ';');
+			col++;
+			in_group = 0;
+		}
 	}
 	buf_addc(&f, '\n');
 	if (rc == 0)

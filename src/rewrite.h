@@ -32,8 +32,9 @@ struct rewrite_rules {
  * at this machine: aliases_local_name) in To, Cc and Bcc replaced by
  * what the aliases and local_domain give, and in From, Sender and
  * Reply-To by name@local_domain (else, for a bare name, by the rules'
- * author).  Display names and comments stay.  *changed says whether
- * anything was rewritten.  Errors: E_DATA (a bare name that cannot be
+ * author).  Display names and comments stay, and so do groups
+ * ("team: root, alice;"): their members are rewritten inside them.
+ * *changed says whether anything was rewritten.  Errors: E_DATA (a bare name that cannot be
  * resolved).
  */
 int rewrite_header(const char *head, size_t len,

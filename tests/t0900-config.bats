@@ -215,3 +215,58 @@ EOF
 	assert_equal "$status" 65
 	[[ $stderr == *local-domain* ]] || fail "$stderr"
 }
+
+@test "config: ~ and ~/ in the keys that name files are the home directory, quoted or not; other values keep their ~" {
+	printf 'root: ops@example.net\n' >"$HOME/aliases"
+	conf "$T/c" <<'EOF2'
+aliases ~/aliases
+log "~/mail.log"
+pickup-dir ~/pickup
+subject ~/not-a-path
+EOF2
+	run --separate-stderr smtpsend -C "$T/c" -f a@b.example root <<<"x"
+	assert_success
+	assert_equal "$(count_queued "$HOME/pickup")" 1
+	run grep -E '^(X-Receiver|Subject):' "$HOME/pickup/$(queued "$HOME/pickup")"
+	assert_equal "${output//$'\r'/}" $'X-Receiver: ops@example.net\nSubject: ~/not-a-path'
+	run grep -c 'status=0' "$HOME/mail.log"
+	assert_output 1
+	# A value that is only "~" is the home directory itself.
+	conf "$T/c" <<<'aliases ~'
+	run --separate-stderr smtpsend -C "$T/c" -f a@b.example --print root </dev/null
+	assert_equal "$status" 78
+	assert_equal "$stderr" "smtpsend: aliases file $HOME: Is a directory"
+}
+
+@test "config: ~user is that user's home directory from the password database; an unknown user is an error of the line (78)" {
+	local me pwhome
+	me=$(id -un)
+	pwhome=$(getent passwd "$me" | cut -d: -f6)
+	conf "$T/c" <<EOF2
+local-domain example.org
+aliases ~$me/no-such-aliases-file
+EOF2
+	run --separate-stderr smtpsend -C "$T/c" -f a@b.example --print root </dev/null
+	assert_equal "$status" 78
+	[[ $stderr == *"aliases file ${pwhome%/}/no-such-aliases-file: No such file or directory"* ]] || fail "$stderr"
+	conf "$T/c" <<'EOF2'
+# line 1
+cafile ~no-such-user-smtpsend/ca.pem
+EOF2
+	run --separate-stderr smtpsend -C "$T/c" -f a@b.example --print bob@example.com </dev/null
+	assert_equal "$status" 78
+	assert_equal "$stderr" "smtpsend: $T/c:2: \"~no-such-user-smtpsend/ca.pem\": no user no-such-user-smtpsend"
+}
+
+@test "config: without HOME (cron) ~ is the password database's home; environment values are not expanded" {
+	local pwhome
+	pwhome=$(getent passwd "$(id -u)" | cut -d: -f6)
+	conf "$T/c" <<<'aliases ~/no-such-aliases-file'
+	run env -i PATH=/usr/bin:/bin "$SMTPSEND" -C "$T/c" -f a@b.example --print root </dev/null
+	assert_equal "$status" 78
+	assert_output --partial "aliases file ${pwhome%/}/no-such-aliases-file: No such file"
+	printf 'root: ops@example.net\n' >"$HOME/aliases"
+	SMTPSEND_ALIASES='~/aliases' run --separate-stderr smtpsend -f a@b.example --print root </dev/null
+	assert_equal "$status" 78
+	assert_equal "$stderr" 'smtpsend: aliases file ~/aliases: No such file or directory'
+}

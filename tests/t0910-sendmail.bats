@@ -184,6 +184,51 @@ EOF
 	assert_output $'From: cron@example.com (Cron Daemon)\r\nTo: ops@example.net\r'
 }
 
+@test "sendmail: -t with a group: bare members resolved inside the group, in envelope and header alike; an empty group stays" {
+	start_aiosmtpd plain
+	conf 'local-domain example.org' "aliases $T/aliases"
+	run --separate-stderr "$SENDMAIL" -t -i <<'EOF'
+From: Jane <jane@example.com>
+To: team: root, Alice <alice>, bob@example.com;, carol@example.com
+Cc: undisclosed-recipients:;
+Subject: a group
+
+hello
+EOF
+	assert_success
+	assert_equal "$stderr" ""
+	run msg_json "$OUT/msg-1.json" rcpt_tos
+	assert_output '["ops@example.net", "alice@example.org", "bob@example.com", "carol@example.com"]'
+	run grep -E '^(To|Cc|[ 	])' "$OUT/msg-1.eml"
+	assert_output $'To: team: ops@example.net, Alice <alice@example.org>, bob@example.com;,\r\n carol@example.com\r\nCc: undisclosed-recipients:;\r'
+	# Only an empty group in To, the recipient in Bcc: as before.
+	run --separate-stderr "$SENDMAIL" -t -i <<'EOF'
+From: jane@example.com
+To: undisclosed-recipients:;
+Bcc: root
+
+x
+EOF
+	assert_success
+	run msg_json "$OUT/msg-2.json" rcpt_tos
+	assert_output '["ops@example.net"]'
+	run grep -Ei '^(To|Bcc):' "$OUT/msg-2.eml"
+	assert_output $'To: undisclosed-recipients:;\r'
+}
+
+@test "sendmail: -t with an unresolvable bare name inside a group is refused before connecting (65)" {
+	PORT=$(closed_port)
+	conf
+	run --separate-stderr "$SENDMAIL" -t <<'EOF'
+From: jane@example.com
+To: team: bob@example.com, root;
+
+x
+EOF
+	assert_equal "$status" 65
+	assert_equal "$stderr" 'smtpsend: recipient "root" has no domain: set local-domain (or an alias) in the config file, or write root@DOMAIN'
+}
+
 # accounts PORT: a config whose defaults point at a closed port and whose
 # account "work" (from bot@work.example) at PORT.
 accounts() {
@@ -311,6 +356,74 @@ EOF
 	run --separate-stderr smtpsend --print -f jane@example.com root@localhost </dev/null
 	assert_success
 	assert_line $'To: root@localhost\r'
+}
+
+# in_box HOSTS CMD...: run CMD on a machine called "box" whose /etc/hosts
+# is the file HOSTS (private UTS and mount namespaces, so the tests do not
+# depend on how this machine's own name resolves).  Status 99: cannot.
+in_box() {
+	local hosts=$1
+	shift
+	unshare -mu bash -c '
+		hostname box && mount --bind "$1" /etc/hosts || exit 99
+		shift
+		exec "$@"' _ "$hosts" "$@"
+}
+
+box_or_skip() {
+	command -v unshare >/dev/null && [ "$(id -u)" = 0 ] ||
+		skip "needs root and unshare (a private host name and /etc/hosts)"
+	printf '127.0.0.1 localhost\n127.0.1.1 box.example.test box\n' >"$T/hosts"
+	run in_box "$T/hosts" hostname -f
+	[ "$status" != 99 ] || skip "cannot make private UTS and mount namespaces"
+	assert_output box.example.test
+}
+
+@test "local names at this machine: its full name (hostname -f) counts like the short one, in the header and on the command line" {
+	box_or_skip
+	start_aiosmtpd plain
+	conf 'local-domain example.org' "aliases $T/aliases"
+	run --separate-stderr in_box "$T/hosts" "$SENDMAIL" -t <<'EOF'
+From: Jane <jane@example.com>
+To: Admin <root@box.example.test>
+Cc: www-data@BOX.Example.Test, bob@box.example.net, carol@box
+
+x
+EOF
+	assert_success
+	run msg_json "$OUT/msg-1.json" rcpt_tos
+	assert_output '["ops@example.net", "www-data@example.org", "bob@box.example.net", "carol@example.org"]'
+	run grep -E '^(To|Cc):' "$OUT/msg-1.eml"
+	assert_output $'To: Admin <ops@example.net>\r\nCc: www-data@example.org, bob@box.example.net, carol@example.org\r'
+	run --separate-stderr in_box "$T/hosts" "$SMTPSEND" -f jane@example.com root@box.example.test <<<"x"
+	assert_success
+	run msg_json "$OUT/msg-2.json" rcpt_tos
+	assert_output '["ops@example.net"]'
+}
+
+@test "local names at this machine: the full name is looked up only for a domain that starts with the host's name, and not for long" {
+	box_or_skip
+	start_aiosmtpd plain
+	conf 'local-domain example.org' "aliases $T/aliases" 'helo client.example'
+	# Reading this /etc/hosts blocks: a lookup of the host's name hangs.
+	mkfifo "$T/hosts.fifo"
+	local t0
+	t0=$(now)
+	run --separate-stderr in_box "$T/hosts.fifo" "$SMTPSEND" -f jane@example.com \
+		root www-data@localhost bob@example.com carol@mail.example.test <<<"x"
+	assert_success
+	assert_elapsed_below "$t0" "$(budget 3)"
+	run msg_json "$OUT/msg-1.json" rcpt_tos
+	assert_output '["bob@example.com", "carol@mail.example.test", "ops@example.net", "www-data@example.org"]'
+	# A domain that may be the host's: the lookup is given up after 5 s
+	# and the address is taken as written.
+	t0=$(now)
+	run --separate-stderr in_box "$T/hosts.fifo" "$SMTPSEND" -f jane@example.com \
+		root@box.example.test <<<"x"
+	assert_success
+	assert_elapsed_below "$t0" "$(budget 9)"
+	run msg_json "$OUT/msg-2.json" rcpt_tos
+	assert_output '["root@box.example.test"]'
 }
 
 @test "sendmail: a config that composes (subject, header, reply-to) does not stop cron's mail; on the command line it is refused" {

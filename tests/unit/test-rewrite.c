@@ -107,6 +107,25 @@ main(void)
 	CHECK(rc == 0 && !changed);
 	CHECK_STR(s, want);
 	free(s);
+	/* Group members are rewritten inside their group; the group's name,
+	   colon and semicolon stay, and so does an empty group. */
+	s = run(&al, "example.org", "To: team: root, Web <www-data>;, "
+	    "bob@example.com\nCc: undisclosed-recipients:;\n", &changed,
+	    &rc);
+	CHECK(rc == 0 && changed);
+	CHECK_STR(s, "To: team: ops@example.net, admin@example.org, "
+	    "Web <www-data@example.org>;,\n bob@example.com\n"
+	    "Cc: undisclosed-recipients:;\n");
+	free(s);
+	s = run(&al, "example.org", "To: \"a: b\" <x@[IPv6:::1]>, "
+	    "\"Ops; Dev\": nobody;\n", &changed, &rc);
+	CHECK(rc == 0 && changed);
+	CHECK_STR(s, "To: \"a: b\" <x@[IPv6:::1]>, \"Ops; Dev\": "
+	    "nobody@example.org;\n");
+	free(s);
+	s = run(&al, NULL, "To: team: a@b.example, nobody;\n", &changed, &rc);
+	CHECK(rc < 0);
+	free(s);
 	CHECK(aliases_local_name("root", 4) == 4);
 	CHECK(aliases_local_name("root@localhost", 14) == 4);
 	CHECK(aliases_local_name("root@example.com", 16) == 0);
