@@ -33,7 +33,7 @@ enum {
 	OPT_TLS_PRIORITY, OPT_TLS_SESSION_CACHE, OPT_SERVERINFO,
 	/* SMTP extensions */
 	OPT_DSN_NOTIFY, OPT_DSN_RET, OPT_ENVID, OPT_DSN_REQUIRED,
-	OPT_REQUIRE_TLS, OPT_NO_CHUNKING,
+	OPT_REQUIRE_TLS, OPT_NO_CHUNKING, OPT_BINARY_ATTACHMENTS,
 	/* delivery */
 	OPT_PICKUP_DIR, OPT_QUEUE_ON_FAILURE, OPT_FLUSH, OPT_MAX_AGE,
 	OPT_ON_RCPT_REJECT
@@ -115,6 +115,7 @@ static const struct option longopts[] = {
 	{ "envid", required_argument, NULL, OPT_ENVID },
 	{ "dsn-required", no_argument, NULL, OPT_DSN_REQUIRED },
 	{ "no-chunking", no_argument, NULL, OPT_NO_CHUNKING },
+	{ "binary-attachments", no_argument, NULL, OPT_BINARY_ATTACHMENTS },
 	{ "require-tls", no_argument, NULL, OPT_REQUIRE_TLS },
 	{ "config", required_argument, NULL, 'C' },
 	{ "account", required_argument, NULL, 'A' },
@@ -248,6 +249,7 @@ cli_usage(int all)
 "      --dsn-required      fail (69) when the server has no DSN\n"
 "      --require-tls       REQUIRETLS: TLS on every hop, or no delivery\n"
 "      --no-chunking       send with DATA even when the server offers BDAT\n"
+"      --binary-attachments  attachments unencoded (BINARYMIME) if possible\n"
 "Configuration:\n"
 "  -C, --config FILE       config file instead of the default ones\n"
 "  -A, --account NAME      account of the config file to use\n"
@@ -928,6 +930,9 @@ one_option(int c, const char *arg, struct options *o, struct err *e)
 	case OPT_NO_CHUNKING:
 		o->no_chunking = 1;
 		return 0;
+	case OPT_BINARY_ATTACHMENTS:
+		o->binary_attachments = 1;
+		return 0;
 	case OPT_DSN_REQUIRED:
 		o->dsn_required = 1;
 		return 0;
@@ -1162,6 +1167,9 @@ flag_off(int c, struct options *o, struct err *e)
 		return 0;
 	case OPT_NO_CHUNKING:
 		o->no_chunking = 0;
+		return 0;
+	case OPT_BINARY_ATTACHMENTS:
+		o->binary_attachments = 0;
 		return 0;
 	default:
 		return err_set(e, E_USAGE, "cannot be turned off; leave it "

@@ -84,12 +84,13 @@ struct options {
 	int serverinfo;
 	struct creds *creds;		/* gathered by main before connecting */
 	struct report *report;		/* results, filled as the run goes */
-	/* SMTP extensions (RFC 3461 DSN, RFC 8689 REQUIRETLS) */
+	/* SMTP extensions (RFC 3461 DSN, RFC 8689 REQUIRETLS, RFC 3030) */
 	unsigned dsn_notify;	/* DSN_NOTIFY_* flags; 0 = not asked for */
 	enum dsn_ret dsn_ret;
 	const char *envid;	/* ENVID, printable ASCII, or NULL */
 	int dsn_required;	/* no DSN at the server: fail, not warn */
 	int no_chunking;	/* --no-chunking: DATA, never BDAT */
+	int binary_attachments;	/* BINARYMIME parts when possible */
 	int require_tls;	/* --require-tls */
 	/* delivery: pickup directory, queue, flush (design.md section 6) */
 	const char *pickup_dir;	/* --pickup-dir: write, do not send */

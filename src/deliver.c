@@ -131,9 +131,12 @@ queued_size(void *ctx, unsigned long long *n, struct err *e)
 	return 0;
 }
 
+/* Files are never written with binary parts (compose_for_file). */
 static int
-queued_read(void *ctx, const char **p, size_t *n, struct err *e)
+queued_read(void *ctx, const char **p, size_t *n, int *binary,
+    struct err *e)
 {
+	*binary = 0;
 	return qmsg_read(ctx, p, n, e);
 }
 

@@ -576,15 +576,24 @@ run_flush(struct options *o, struct creds *creds, struct deadline *dl,
  * file that --queue-on-failure writes before sending) is composed before
  * any server is known: like --print, it has RFC 6532 headers only when
  * an address cannot be written otherwise, and the session decides about
- * SMTPUTF8 and 8BITMIME when it sends the file (session.c).
+ * SMTPUTF8 and 8BITMIME when it sends the file (session.c).  It has no
+ * binary parts (RFC 3030), whatever --binary-attachments says: the queue
+ * is read back as lines of text, and --queue-on-failure sends the very
+ * file it keeps.
  */
 static int
 deliver(struct options *o, struct msg_spec *spec,
     const struct mailbox *sender, const char *self_name, struct creds *creds,
     struct deadline *dl, struct err *e)
 {
-	if (o->print || o->pickup_dir != NULL || o->queue_dir != NULL)
+	if (o->print || o->pickup_dir != NULL || o->queue_dir != NULL) {
 		spec->utf8_headers = print_needs_utf8(o);
+		if (o->binary_attachments && spec->nparts > 0)
+			log_info("attachments in base64: %s writes the "
+			    "message as a file", o->print ? "--print" :
+			    o->pickup_dir ? "--pickup-dir" :
+			    "--queue-on-failure");
+	}
 	if (o->print)
 		return print_message(spec, e);
 	if (o->pickup_dir != NULL)

@@ -446,13 +446,14 @@ type_has_param(const char *type, const char *attr)
 }
 
 /*
- * An attachment or inline part (RFC 2183).  The name goes into both
- * Content-Disposition's filename (RFC 2231 when it must be encoded) and
- * Content-Type's name (RFC 2047 when it must be), which is all that some
- * readers look at.
+ * An attachment or inline part (RFC 2183), in base64 or, for a
+ * BINARYMIME transaction, as it is (RFC 3030 section 3).  The name goes
+ * into both Content-Disposition's filename (RFC 2231 when it must be
+ * encoded) and Content-Type's name (RFC 2047 when it must be), which is
+ * all that some readers look at.
  */
 static int
-put_part_headers(struct msg *m, const struct attach *a)
+put_part_headers(struct msg *m, const struct attach *a, int binary)
 {
 	struct hdr h;
 	int bad = 0;
@@ -462,7 +463,8 @@ put_part_headers(struct msg *m, const struct attach *a)
 	if (!type_has_param(a->type, "name"))
 		hdr_param_2047(&h, "name", a->name);
 	bad |= hdr_end(&h);
-	bad |= buf_adds(&m->text, "Content-Transfer-Encoding: base64\n");
+	bad |= buf_addf(&m->text, "Content-Transfer-Encoding: %s\n",
+	    binary ? "binary" : "base64");
 	hdr_start(&h, &m->text, "Content-Disposition");
 	if (a->is_inline)
 		hdr_word(&h, "inline", 6);
@@ -549,11 +551,12 @@ emit_node(struct msg *m, const struct node *n, const struct msg_spec *s,
 		add_spool(m, s->html, 0, t->html);
 		break;
 	case NODE_PART:
-		bad |= put_part_headers(m, n->att);
+		bad |= put_part_headers(m, n->att, s->binary_parts);
 		bad |= buf_adds(&m->text, "\n");
 		memset(&it, 0, sizeof(it));
 		it.kind = ITEM_FILE;
 		it.att = n->att;
+		it.binary = s->binary_parts;
 		add_item(m, &it);
 		break;
 	case NODE_MULTI:
@@ -628,6 +631,10 @@ build_tree(const struct msg_spec *s, struct node *nodes)
  * Does the text occur in sp?  Only parts sent as they are (7bit, 8bit)
  * can contain a boundary: quoted-printable never has "=_" ("=" is
  * always followed by hex digits or a line end) and base64 has no "_".
+ * Binary attachments are not searched: that would mean reading each
+ * file once more before sending it, and a file opened before its
+ * boundary was drawn holds those 120 random bits only by a chance that
+ * is negligible (2^-120 at each offset).
  */
 static int
 spool_has(struct spool *sp, const char *needle, int *found, struct err *e)
@@ -714,6 +721,7 @@ open_composed(struct msg *m, const struct msg_spec *s, int can_8bit,
 	m->eightbit = (nodes[0].kind == NODE_BODY && t.body == ENC_8BIT) ||
 	    (nodes[1].kind == NODE_HTML && t.html == ENC_8BIT);
 	m->body_enc = t.body;
+	m->binary = s->binary_parts && s->nparts > 0;
 	for (i = 2; i < 6; i++)
 		if (nodes[i].kind == NODE_MULTI &&
 		    choose_boundary(&nodes[i], s, &t, e) < 0)
@@ -832,6 +840,12 @@ int
 msg_is_8bit(const struct msg *m)
 {
 	return m->eightbit;
+}
+
+int
+msg_is_binary(const struct msg *m)
+{
+	return m->binary;
 }
 
 enum body_enc

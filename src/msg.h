@@ -4,8 +4,10 @@
  * opened attachments, and hands it out as a pull source in pieces: the
  * header block, then each part's headers and encoded content in turn.
  * Attachments are read and base64-encoded a piece at a time while the
- * message is sent, so memory does not depend on their size.  It never
- * writes Bcc.  It knows nothing of the network.
+ * message is sent, so memory does not depend on their size; for a
+ * transaction with BODY=BINARYMIME (RFC 3030) they may instead go as
+ * they are, Content-Transfer-Encoding binary.  It never writes Bcc.  It
+ * knows nothing of the network.
  *
  * Structure (no multipart wrapper when there is only a plain body):
  *
@@ -65,6 +67,13 @@ struct msg_spec {
 	 * message that needs it).  0: A-labels and RFC 2047 only.
 	 */
 	int utf8_headers;
+	/*
+	 * RFC 3030 section 3: attachments and inline parts go as they are
+	 * (Content-Transfer-Encoding: binary), for a transaction that
+	 * declares BODY=BINARYMIME and sends the message in BDAT chunks.
+	 * 0: base64.  Text parts and whole-message input are not affected.
+	 */
+	int binary_parts;
 };
 
 enum msg_item_kind { ITEM_TEXT, ITEM_SPOOL, ITEM_FILE };
@@ -85,7 +94,8 @@ struct msg_item {
 	struct spool *sp;		/* ITEM_SPOOL */
 	unsigned long long from;	/* ITEM_SPOOL: first octet */
 	enum body_enc enc;		/* ITEM_SPOOL */
-	struct attach *att;		/* ITEM_FILE (base64) */
+	struct attach *att;		/* ITEM_FILE */
+	int binary;			/* ITEM_FILE: as it is, not base64 */
 };
 
 struct msg {
@@ -94,6 +104,7 @@ struct msg {
 	struct msg_item *items;
 	size_t nitems;
 	int eightbit;		/* 8-bit content: BODY=8BITMIME needed */
+	int binary;		/* binary parts: BODY=BINARYMIME needed */
 	enum body_enc body_enc;	/* how the text body (or raw body) goes */
 	/* reading state */
 	size_t cur;		/* current item */
@@ -125,15 +136,22 @@ int msg_open(struct msg *m, const struct msg_spec *spec, int can_8bit,
     struct err *e);
 /*
  * Does the message carry 8-bit data (MAIL FROM needs BODY=8BITMIME, or
- * SMTPUTF8 for UTF-8 header fields)?
+ * SMTPUTF8 for UTF-8 header fields)?  Binary parts do not count here.
  */
 int msg_is_8bit(const struct msg *m);
+/*
+ * Does the message have binary parts (msg_spec.binary_parts and at least
+ * one attachment or inline part)?  MAIL FROM then needs BODY=BINARYMIME
+ * and the message can only go in BDAT chunks (RFC 3030 section 3).
+ */
+int msg_is_binary(const struct msg *m);
 /* The transfer encoding chosen for the text body (for messages, -v). */
 enum body_enc msg_body_encoding(const struct msg *m);
 /*
  * The exact size of the message on the wire, in octets with CRLF line
  * ends, before dot-stuffing (RFC 1870 section 3): what SIZE= declares.
- * Attachments are not read (their base64 size follows from their size);
+ * Attachments are not read (their base64 size follows from their size,
+ * and a binary part is its size);
  * a quoted-printable body is encoded once to count it.  Call it before
  * the first msg_read(): it leaves the message positioned at its start.
  */
@@ -146,11 +164,20 @@ int msg_size(struct msg *m, unsigned long long *size, struct err *e);
  */
 unsigned long long msg_size_floor(const struct msg *m);
 /*
- * Next piece of the message; *n == 0 at the end.  Lines end in "\n".
- * Errors: E_IOERR (an attachment could not be read, or shrank: the
- * message must not be completed), E_SOFTWARE.
+ * Next piece of the message; *n == 0 at the end.  Lines end in "\n",
+ * except in the content of a binary part (msg_piece_binary()).  Errors:
+ * E_IOERR (an attachment could not be read, or shrank: the message must
+ * not be completed), E_SOFTWARE.
  */
 int msg_read(struct msg *m, const char **p, size_t *n, struct err *e);
+/*
+ * Is the piece msg_read() handed out last the content of a binary part?
+ * Its octets are the file's and must reach the server exactly so: no
+ * line-end conversion, no line length limit, no dot-stuffing.  The text
+ * before such a piece ends with a line end, and the text after it
+ * starts with one (the boundary delimiter's CRLF).
+ */
+int msg_piece_binary(const struct msg *m);
 void msg_close(struct msg *m);
 /*
  * Is the field called name[0..n) a list of addresses (Sender, Resent-To,

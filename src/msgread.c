@@ -2,7 +2,7 @@
  * Reading a composed message out, a piece at a time, and measuring it:
  * see msg.h.  Every piece comes from one item of the message: generated
  * text, a text body (as it is, or quoted-printable), or an attachment
- * (base64).  Only one piece is held at a time.
+ * (base64, or binary: as it is).  Only one piece is held at a time.
  */
 #include <string.h>
 
@@ -66,9 +66,28 @@ read_file(struct msg *m, const struct msg_item *it, const char **p,
 
 	if (attach_read(it->att, m->in, MSG_FILE_CHUNK, &got, e) < 0)
 		return -1;
+	if (it->binary) {
+		*n = got;
+		*p = m->in;
+		return 0;
+	}
 	*n = b64_lines(m->in, got, m->b64);
 	*p = m->b64;
 	return 0;
+}
+
+/* Between pieces, m->cur is the item the last piece came from. */
+int
+msg_piece_binary(const struct msg *m)
+{
+	return m->cur < m->nitems && m->items[m->cur].binary;
+}
+
+/* What an attachment adds to the message on the wire. */
+static unsigned long long
+file_wire_size(const struct msg_item *it)
+{
+	return it->binary ? it->att->size : b64_wire_size(it->att->size);
 }
 
 static int
@@ -124,7 +143,7 @@ msg_size_floor(const struct msg *m)
 		if (it->kind == ITEM_TEXT)
 			total += it->len + it->lines;
 		else if (it->kind == ITEM_FILE)
-			total += b64_wire_size(it->att->size);
+			total += file_wire_size(it);
 		else
 			total += it->sp->info.size - it->from;
 	}
@@ -147,9 +166,11 @@ msg_size(struct msg *m, unsigned long long *size, struct err *e)
 		 * Base64 lines each end in a line end, and the part's header
 		 * block before them ends in a blank line, so the line-end
 		 * state is the same before and after: arithmetic suffices.
+		 * Binary content is not converted at all and leaves that
+		 * state alone.
 		 */
 		if (it->kind == ITEM_FILE) {
-			total += b64_wire_size(it->att->size);
+			total += file_wire_size(it);
 			continue;
 		}
 		if (start_item(m, it, e) < 0)

@@ -71,6 +71,7 @@ struct session {
 	/* The current transaction, as the pre-flight decided it. */
 	int intl;		/* it uses SMTPUTF8 */
 	int eightbit;		/* the message has 8-bit octets */
+	int binary;		/* ... and binary parts (BODY=BINARYMIME) */
 	int dsn;		/* DSN parameters go on MAIL and RCPT */
 	unsigned long long size;	/* message octets (RFC 1870) */
 	unsigned long long size_floor;	/* ... or a lower bound of them */
@@ -772,6 +773,28 @@ over_size(struct session *ss, unsigned long long size, const char *bound,
 	    ss->o->host, caps->size_max);
 }
 
+/* The message goes in BDAT chunks (RFC 3030), not with DATA. */
+static int
+use_bdat(const struct session *ss)
+{
+	return (ss->smtp.caps.flags & CAP_CHUNKING) && !ss->o->no_chunking;
+}
+
+/*
+ * The extensions a message may be built for.  BINARYMIME content can
+ * only travel in BDAT chunks (RFC 3030 section 3), so without them it
+ * is as if the server did not offer it.
+ */
+static unsigned
+usable_caps(const struct session *ss)
+{
+	unsigned flags = ss->smtp.caps.flags;
+
+	if (!use_bdat(ss))
+		flags &= ~(unsigned)(CAP_CHUNKING | CAP_BINARYMIME);
+	return flags;
+}
+
 /*
  * Have the message built for this server now that its extensions are
  * known, and hold it against them before the transaction starts: 8-bit
@@ -784,11 +807,14 @@ compose(struct session *ss, struct session_msg *m, struct err *e)
 {
 	const struct smtp_caps *caps = &ss->smtp.caps;
 	struct session_content c;
+	unsigned usable = usable_caps(ss);
 
 	memset(&c, 0, sizeof(c));
 	ss->size = 0;
-	if (m->prepare(m->ctx, caps->flags, ss->intl, &c, e) < 0)
+	if (m->prepare(m->ctx, usable, ss->intl, &c, e) < 0)
 		return -1;
+	if (c.binary && !(usable & CAP_BINARYMIME))
+		return err_set(e, E_SOFTWARE, "binary parts, no BINARYMIME");
 	/* Only a server that offers SIZE needs the exact count. */
 	if ((caps->flags & CAP_SIZE) && (over_size(ss, c.size_floor,
 	    c.floor_exact ? "" : "at least ", e) < 0 ||
@@ -796,8 +822,10 @@ compose(struct session *ss, struct session_msg *m, struct err *e)
 	    e) < 0))
 		return -1;
 	ss->eightbit = c.eightbit;
+	ss->binary = c.binary;
 	ss->size_floor = c.size_floor;
-	log_info("message: body %s%s, %llu octets%s", c.enc, ss->intl ?
+	log_info("message: body %s%s%s, %llu octets%s", c.enc, c.binary ?
+	    ", attachments binary (BINARYMIME)" : "", ss->intl ?
 	    ", SMTPUTF8" : "", ss->size, ss->size > 0 ? "" :
 	    " (not counted: no SIZE)");
 	if (ss->eightbit && !(caps->flags & CAP_8BITMIME) && !ss->intl)
@@ -819,8 +847,8 @@ preflight(struct session *ss, struct session_msg *m, struct err *e)
 
 /*
  * MAIL parameters, each only when the server offers its extension:
- * SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), REQUIRETLS (RFC
- * 8689), RET and ENVID (RFC 3461).
+ * SIZE (RFC 1870), BODY (RFC 3030 for binary parts, else RFC 6152),
+ * SMTPUTF8 (RFC 6531), REQUIRETLS (RFC 8689), RET and ENVID (RFC 3461).
  */
 static int
 mail_params(struct session *ss, struct buf *b)
@@ -831,7 +859,9 @@ mail_params(struct session *ss, struct buf *b)
 
 	if (flags & CAP_SIZE)
 		bad |= buf_addf(b, " SIZE=%llu", ss->size);
-	if (ss->eightbit && (flags & CAP_8BITMIME))
+	if (ss->binary)
+		bad |= buf_adds(b, " BODY=BINARYMIME");
+	else if (ss->eightbit && (flags & CAP_8BITMIME))
 		bad |= buf_adds(b, " BODY=8BITMIME");
 	if (ss->intl)
 		bad |= buf_adds(b, " SMTPUTF8");
@@ -1027,6 +1057,7 @@ struct body_out {
 	struct smtp_chunk ck;
 	const char *p;		/* content read but not yet in a chunk */
 	size_t n;
+	int binary;		/* ... which goes as it is (RFC 3030) */
 	int eof;		/* read() has reported the end */
 	unsigned outstanding;	/* chunk replies not read yet */
 };
@@ -1043,14 +1074,16 @@ chunk_fill(struct session *ss, struct session_msg *m, struct body_out *b,
 			if (b->eof)
 				return 0;
 			if (deadline_check(ss->dl, e) < 0 ||
-			    m->read(m->ctx, &b->p, &b->n, e) < 0)
+			    m->read(m->ctx, &b->p, &b->n, &b->binary, e) < 0)
 				return -1;
 			if (b->n == 0) {
 				b->eof = 1;
 				return 0;
 			}
 		}
-		if ((took = smtp_chunk_add(&b->ck, b->p, b->n, e)) < 0)
+		if (b->binary)
+			took = (long)smtp_chunk_add_raw(&b->ck, b->p, b->n);
+		else if ((took = smtp_chunk_add(&b->ck, b->p, b->n, e)) < 0)
 			return -1;
 		b->p += took;
 		b->n -= (size_t)took;
@@ -1237,6 +1270,7 @@ data_text(struct session *ss, struct session_msg *m, struct err *e)
 	struct progress pr;
 	const char *p;
 	size_t n;
+	int binary;
 
 	/* From here until the final dot, QUIT would be message text. */
 	ss->no_quit = 1;
@@ -1250,7 +1284,9 @@ data_text(struct session *ss, struct session_msg *m, struct err *e)
 		deadline_phase(ss->dl, ss->phase, BLOCK_MS);
 		/* No final dot after a local error or a cancellation. */
 		if (deadline_check(ss->dl, e) < 0 ||
-		    m->read(m->ctx, &p, &n, e) < 0 ||
+		    m->read(m->ctx, &p, &n, &binary, e) < 0 ||
+		    (binary && err_set(e, E_SOFTWARE, "binary content after "
+		    "DATA") < 0) ||
 		    (n > 0 && smtp_data_write(&ss->smtp, &d, p, n, e) < 0)) {
 			progress_end(&pr);
 			return -1;
@@ -1397,8 +1433,7 @@ transaction(struct session *ss, struct session_msg *m, struct err *e)
 
 	memset(&b, 0, sizeof(b));
 	smtp_chunk_init(&b.ck);
-	b.bdat = (ss->smtp.caps.flags & CAP_CHUNKING) != 0 &&
-	    !ss->o->no_chunking;
+	b.bdat = use_bdat(ss);
 	m->naccepted = 0;
 	if (envelope_build(ss, m, &env, e) < 0)
 		goto out;
@@ -1760,16 +1795,43 @@ session_partial(const struct session_msg *m, struct err *e)
 
 /* The message composer (msg.c) as a session_msg source. */
 struct compose {
+	const struct options *o;
 	const struct msg_spec *spec;
 	struct msg m;
 	int open;
 };
 
 /*
+ * --binary-attachments: binary parts when the transaction can carry them
+ * (CHUNKING and BINARYMIME, RFC 3030), else base64 as always, which -v
+ * explains.  Whole-message input has no parts of ours to send so.
+ */
+static int
+want_binary(const struct compose *c, unsigned caps)
+{
+	const struct options *o = c->o;
+
+	if (!o->binary_attachments || c->spec->raw != NULL ||
+	    c->spec->nparts == 0)
+		return 0;
+	if (caps & CAP_BINARYMIME)
+		return 1;
+	if (o->no_chunking)
+		log_info("attachments in base64: --no-chunking was given "
+		    "(BINARYMIME needs BDAT)");
+	else
+		log_info("attachments in base64: %s does not offer %s (RFC "
+		    "3030)", o->host, caps & CAP_CHUNKING ? "BINARYMIME" :
+		    "CHUNKING");
+	return 0;
+}
+
+/*
  * Compose for this server: 8bit only with 8BITMIME (design.md section
- * 3), UTF-8 header fields only in a SMTPUTF8 transaction (RFC 6532).
- * The size floor counts text bodies before their line ends and any
- * quoted-printable are added, so it is only a lower bound.
+ * 3), UTF-8 header fields only in a SMTPUTF8 transaction (RFC 6532),
+ * binary parts only when asked for and possible.  The size floor counts
+ * text bodies before their line ends and any quoted-printable are added,
+ * so it is only a lower bound.
  */
 static int
 compose_prepare(void *ctx, unsigned caps, int utf8,
@@ -1782,10 +1844,12 @@ compose_prepare(void *ctx, unsigned caps, int utf8,
 		msg_close(&c->m);
 	c->open = 0;
 	s.utf8_headers = utf8;
+	s.binary_parts = want_binary(c, caps);
 	if (msg_open(&c->m, &s, (caps & CAP_8BITMIME) != 0, e) < 0)
 		return -1;
 	c->open = 1;
 	sc->eightbit = msg_is_8bit(&c->m);
+	sc->binary = msg_is_binary(&c->m);
 	sc->size_floor = msg_size_floor(&c->m);
 	sc->floor_exact = 0;
 	sc->enc = msg_enc_name(msg_body_encoding(&c->m));
@@ -1801,11 +1865,15 @@ compose_size(void *ctx, unsigned long long *n, struct err *e)
 }
 
 static int
-compose_read(void *ctx, const char **p, size_t *n, struct err *e)
+compose_read(void *ctx, const char **p, size_t *n, int *binary,
+    struct err *e)
 {
 	struct compose *c = ctx;
 
-	return msg_read(&c->m, p, n, e);
+	if (msg_read(&c->m, p, n, e) < 0)
+		return -1;
+	*binary = *n > 0 && msg_piece_binary(&c->m);
+	return 0;
 }
 
 int
@@ -1821,6 +1889,7 @@ session_run(const struct options *o, const struct msg_spec *spec,
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
+	c.o = o;
 	c.spec = spec;
 	memset(&m, 0, sizeof(m));
 	m.sender = sender;

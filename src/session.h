@@ -35,6 +35,7 @@ struct session_rcpt {
  */
 struct session_content {
 	int eightbit;			/* octets over 127 (RFC 6152) */
+	int binary;			/* binary parts (RFC 3030) */
 	unsigned long long size_floor;	/* lower bound of the size, free */
 	int floor_exact;		/* ... and it is the size itself */
 	const char *enc;		/* how the body goes, for the log */
@@ -49,14 +50,18 @@ struct session_content {
  * envelope they decide whether the transaction uses SMTPUTF8.
  *
  * prepare() runs once the server's extensions are known, before MAIL:
- * caps holds the CAP_* flags of smtp.h and utf8 says the transaction uses
- * SMTPUTF8 (RFC 6531), so UTF-8 header fields may be written.  It fills
- * *c.  size() gives the exact size on the wire in octets, every line
- * ending in CRLF, without dot-stuffing (RFC 1870); it is only called for
- * a server that offers SIZE, after prepare() and before the first read().
+ * caps holds the CAP_* flags of smtp.h that the transaction may use (so
+ * CHUNKING and BINARYMIME only when the message is to go in BDAT chunks)
+ * and utf8 says the transaction uses SMTPUTF8 (RFC 6531), so UTF-8
+ * header fields may be written.  It fills *c; c->binary (allowed only
+ * with CAP_BINARYMIME) makes the transaction declare BODY=BINARYMIME.
+ * size() gives the exact size on the wire in octets, every line ending
+ * in CRLF, without dot-stuffing (RFC 1870); it is only called for a
+ * server that offers SIZE, after prepare() and before the first read().
  * read() hands out the next piece of the message, *n == 0 at the end, in
  * the style of msg_read(); any line end it produces leaves as CRLF, and
- * dot-stuffing is done for it.
+ * dot-stuffing is done for it -- except in a piece it marks *binary, the
+ * content of a binary part, whose octets are sent exactly as they are.
  */
 struct session_msg {
 	const struct mailbox *sender;
@@ -69,7 +74,8 @@ struct session_msg {
 	int (*prepare)(void *ctx, unsigned caps, int utf8,
 	    struct session_content *c, struct err *e);
 	int (*size)(void *ctx, unsigned long long *n, struct err *e);
-	int (*read)(void *ctx, const char **p, size_t *n, struct err *e);
+	int (*read)(void *ctx, const char **p, size_t *n, int *binary,
+	    struct err *e);
 	void *ctx;
 	/* Results, set by session_send(). */
 	size_t naccepted;	/* recipients the server took */

@@ -526,6 +526,37 @@ smtp_chunk_add(struct smtp_chunk *c, const char *p, size_t n,
 	return (long)i;
 }
 
+size_t
+smtp_chunk_add_raw(struct smtp_chunk *c, const char *p, size_t n)
+{
+	char *out = chunk_data(c);
+	size_t room;
+
+	if (smtp_chunk_full(c))
+		return 0;
+	if (c->pending_cr) {
+		/* The CR ended a line of text: it leaves as CRLF. */
+		c->pending_cr = 0;
+		chunk_eol(c, out);
+		if (smtp_chunk_full(c))
+			return 0;
+	}
+	room = SMTP_CHUNK_MAX - c->len;
+	if (n > room)
+		n = room;
+	memcpy(out + c->len, p, n);
+	c->len += n;
+	/*
+	 * Whatever the octets were, the text after a binary part starts
+	 * with the CRLF of its boundary delimiter (RFC 2046 section 5.1.1),
+	 * so the next octet of text begins a line, and no CRLF is added
+	 * behind the part by smtp_chunk_queue().
+	 */
+	c->at_bol = 1;
+	c->col = 0;
+	return n;
+}
+
 int
 smtp_chunk_queue(struct smtp *s, struct smtp_chunk *c, int last,
     struct err *e)

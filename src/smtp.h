@@ -130,7 +130,9 @@ int smtp_data_finish(struct smtp *s, struct smtp_data *d, struct err *e);
  * which BDAT does not use), into a chunk of up to SMTP_CHUNK_MAX octets;
  * smtp_chunk_queue() then queues "BDAT n" and the chunk behind any
  * commands already queued, so a small message leaves in the same write
- * as its MAIL and RCPT commands.
+ * as its MAIL and RCPT commands.  The content of a binary MIME part
+ * (BODY=BINARYMIME) goes in through smtp_chunk_add_raw() instead, octet
+ * for octet.
  */
 #define SMTP_CHUNK_MAX	(1024 * 1024)
 
@@ -153,6 +155,14 @@ void smtp_chunk_free(struct smtp_chunk *c);
  */
 long smtp_chunk_add(struct smtp_chunk *c, const char *p, size_t n,
     struct err *e);
+/*
+ * Take octets from p exactly as they are: no line-end conversion and no
+ * line length limit (RFC 3030 section 3, the content of a binary part).
+ * A line end still pending from smtp_chunk_add() is completed first, and
+ * the octets that follow start a new line.  Returns how many of the n
+ * were taken, as smtp_chunk_add() does.
+ */
+size_t smtp_chunk_add_raw(struct smtp_chunk *c, const char *p, size_t n);
 /* True when the chunk cannot take another octet. */
 int smtp_chunk_full(const struct smtp_chunk *c);
 /*

@@ -3,7 +3,8 @@
 # SMTPUTF8 round trips (RFC 6531/6532), the A-label fallback on a listener
 # with smtputf8_enable=no, DSN parameters proven by the reports Postfix
 # itself sends back (RFC 3461/3464/6533), SIZE against Postfix's
-# message_size_limit, and REQUIRETLS, which Postfix does not offer.
+# message_size_limit, and REQUIRETLS and BINARYMIME, which Postfix does not
+# offer.
 #
 # The instance comes from tests/interop/postfix.sh (see t-postfix.bats for
 # the rules on skipping); its Maildir receives everything, including the
@@ -172,4 +173,18 @@ received_with() {
 	pf_send -f jane@example.com rejected@example.com <<<"x"
 	assert_equal "$status" 67
 	[[ $stderr == *'550 5.1.1'* ]] || fail "stderr: $stderr"
+}
+
+@test "postfix: --binary-attachments to a server without BINARYMIME: base64, delivered intact" {
+	head -c 200000 /dev/urandom >"$T/a.bin"
+	pf_send -v --binary-attachments -f bin@example.com -s bin -a "$T/a.bin" \
+		bin-rcpt@example.com <<<"x"
+	assert_success
+	[[ $stderr == *"attachments in base64: 127.0.0.1 does not offer BINARYMIME"* ]] ||
+		fail "stderr: $stderr"
+	[[ $stderr != *'BODY=BINARYMIME'* ]] || fail "stderr: $stderr"
+	local f
+	f=$(delivered bin-rcpt@example.com)
+	run python "$HELPERS/mimeparts.py" "$f"
+	assert_line --partial "base64	attachment	a.bin	a.bin	-	200000	$(sha256sum <"$T/a.bin" | cut -d' ' -f1)"
 }

@@ -2,7 +2,8 @@
  * Unit checks for msg: msg_size() must equal the octets msg_read() hands
  * out once every line end is CRLF (what SIZE= declares, RFC 1870), for
  * every kind of message, without reading the attachments; base64 and
- * quoted-printable streaming must give the same bytes however they are cut.
+ * quoted-printable streaming must give the same bytes however they are
+ * cut; binary parts (RFC 3030) hand out the files' octets untouched.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,11 @@ write_file(const char *name, size_t n, unsigned seed)
 	return path;
 }
 
-/* The wire size found by reading the message out. */
+/*
+ * The wire size found by reading the message out: text with its line
+ * ends made CRLF, the content of binary parts as it is (the BDAT writer's
+ * rules).
+ */
 static unsigned long long
 read_size(struct msg *m, int *long_line)
 {
@@ -65,6 +70,11 @@ read_size(struct msg *m, int *long_line)
 		CHECK(msg_read(m, &p, &n, &e) == 0);
 		if (n == 0)
 			break;
+		if (msg_piece_binary(m)) {
+			total += n;
+			col = 0;
+			continue;
+		}
 		for (i = 0; i < n; i++) {
 			col = p[i] == '\n' ? 0 : col + 1;
 			if (col > 998)
@@ -166,7 +176,7 @@ test_big_qp(void)
 }
 
 static void
-test_parts(void)
+test_parts(int binary)
 {
 	static const size_t sizes[] = { 0, 1, 56, 57, 58, 114, 65664, 65665,
 		200000 };
@@ -200,7 +210,9 @@ test_parts(void)
 		s.html = &html;
 		s.parts = a;
 		s.nparts = 4;
-		check_sizes(&s, 1, "multipart with attachments");
+		s.binary_parts = binary;
+		check_sizes(&s, 1, binary ? "multipart with binary parts" :
+		    "multipart with attachments");
 		spool_release(&body);
 		mailbox_release(&from);
 		for (i = 0; i < 4; i++) {
@@ -210,6 +222,124 @@ test_parts(void)
 		}
 	}
 	spool_release(&html);
+}
+
+/* Append a file's octets to buf. */
+static void
+add_file(struct buf *b, const char *path)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	CHECK(f != NULL);
+	while (f != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		CHECK(buf_add(b, chunk, n) == 0);
+	if (f != NULL)
+		fclose(f);
+}
+
+/*
+ * Binary parts: their content is handed out as the files' octets, in
+ * order, marked binary, with a line end just before and just after each
+ * one (the blank line after the part's header, the CRLF that starts the
+ * boundary delimiter); the headers say binary and nothing is base64.
+ */
+static void
+check_binary_pieces(const struct msg_spec *s, const char *const *paths,
+    size_t npaths)
+{
+	struct buf want, got, text;
+	struct msg m;
+	struct err e;
+	const char *p;
+	size_t n, i, nbin = 0;
+	int prev_bin = 0;
+
+	err_init(&e);
+	buf_init(&want, 8 << 20);
+	buf_init(&got, 8 << 20);
+	buf_init(&text, 8 << 20);
+	for (i = 0; i < npaths; i++)
+		add_file(&want, paths[i]);
+	CHECK(msg_open(&m, s, 1, &e) == 0);
+	CHECK(msg_is_binary(&m));
+	CHECK(!msg_is_8bit(&m));
+	for (;;) {
+		CHECK(msg_read(&m, &p, &n, &e) == 0);
+		if (n == 0)
+			break;
+		if (msg_piece_binary(&m)) {
+			if (!prev_bin) {
+				CHECK(text.len > 0 &&
+				    text.data[text.len - 1] == '\n');
+				nbin++;
+			}
+			CHECK(buf_add(&got, p, n) == 0);
+		} else {
+			if (prev_bin)
+				CHECK(p[0] == '\n');
+			CHECK(buf_add(&text, p, n) == 0);
+		}
+		prev_bin = msg_piece_binary(&m);
+	}
+	CHECK(got.len == want.len && (want.len == 0 ||
+	    memcmp(got.data, want.data, want.len) == 0));
+	CHECK(text.data != NULL && strstr(text.data, "base64") == NULL);
+	for (i = 0, p = text.data; p != NULL && (p = strstr(p,
+	    "Content-Transfer-Encoding: binary\n")) != NULL; p++)
+		i++;
+	CHECK(i == npaths);
+	CHECK(nbin <= npaths);
+	msg_close(&m);
+	buf_release(&want);
+	buf_release(&got);
+	buf_release(&text);
+}
+
+static void
+test_binary(void)
+{
+	struct attach_opt o[3];
+	struct attach a[3];
+	struct msg m;
+	struct msg_spec s;
+	struct mailbox from;
+	struct spool body;
+	struct deadline dl;
+	struct err e;
+	char *paths[3], name[32];
+	size_t i;
+
+	err_init(&e);
+	deadline_init(&dl, 60000);
+	memset(o, 0, sizeof(o));
+	/* NUL, bare CR, bare LF, and lines far over 998 octets. */
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "bin-%zu", i);
+		paths[i] = write_file(name, i == 1 ? 0 : 300000 + i,
+		    (unsigned)i);
+		o[i].path = paths[i];
+		CHECK(attach_open(&a[i], &o[i], &dl, &e) == 0);
+	}
+	fill(&body, "text\n", 5);
+	base_spec(&s, &from, &body);
+	s.parts = a;
+	s.nparts = 3;
+	s.binary_parts = 1;
+	check_binary_pieces(&s, (const char *const *)paths, 3);
+	/* Without parts there is nothing binary: no BODY=BINARYMIME. */
+	s.nparts = 0;
+	CHECK(msg_open(&m, &s, 1, &e) == 0);
+	CHECK(!msg_is_binary(&m));
+	msg_close(&m);
+	spool_release(&body);
+	mailbox_release(&from);
+	for (i = 0; i < 3; i++) {
+		attach_close(&a[i]);
+		unlink(paths[i]);
+		free(paths[i]);
+	}
 }
 
 static void
@@ -275,7 +405,9 @@ main(void)
 	test_b64();
 	test_bodies();
 	test_big_qp();
-	test_parts();
+	test_parts(0);
+	test_parts(1);
+	test_binary();
 	test_raw();
 	rmdir(tmpdir);
 	return check_report("test-msg");

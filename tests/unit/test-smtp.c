@@ -1,7 +1,8 @@
 /*
  * Unit checks for smtp.c (and conn.c under it): reply parsing, EHLO
- * capabilities, and the data writer's line ends and dot-stuffing, run
- * over a socketpair so the bytes checked are the bytes a server reads.
+ * capabilities, the data writer's line ends and dot-stuffing, and the
+ * BDAT writer's text and binary (RFC 3030) content, run over a
+ * socketpair so the bytes checked are the bytes a server reads.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,62 @@ test_data_writer(void)
 	CHECK(rc == 0);
 }
 
+/*
+ * BDAT: text gets CRLF line ends (a CR pending at a binary piece ends its
+ * line first); binary content goes as it is, NUL, bare CR and LF, a dot
+ * and a line over 998 octets included, and adds no CRLF of its own.
+ */
+static void
+test_chunk_writer(void)
+{
+	static const char raw[] = "\r\n.\0x\n";
+	static char big[SMTP_CHUNK_MAX + 10], out[4096];
+	struct conn *c = malloc(sizeof(*c));
+	char want[4096], *w = want;
+	struct smtp s;
+	struct smtp_chunk ck;
+	struct err e;
+	ssize_t got, total = 0;
+	int sv[2];
+
+	err_init(&e);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	conn_init(c, sv[0], &dl);
+	memset(&s, 0, sizeof(s));
+	s.conn = c;
+	memset(big, 'z', sizeof(big));
+	smtp_chunk_init(&ck);
+	CHECK(smtp_chunk_add(&ck, "a\n\r", 3, &e) == 3);
+	CHECK(smtp_chunk_add_raw(&ck, raw, sizeof(raw) - 1) ==
+	    sizeof(raw) - 1);
+	CHECK(smtp_chunk_add_raw(&ck, big, 2000) == 2000);
+	CHECK(smtp_chunk_add(&ck, "\n--b\n", 5, &e) == 5);
+	CHECK(smtp_chunk_queue(&s, &ck, 1, &e) == 0);
+	CHECK(conn_flush(c, &e) == 0);
+	conn_close(c);
+	free(c);
+	while ((got = read(sv[1], out + total, sizeof(out) - (size_t)total)) >
+	    0)
+		total += got;
+	close(sv[1]);
+	w += snprintf(w, 64, "BDAT %zu LAST\r\n", 5 + sizeof(raw) - 1 +
+	    2000 + 7);
+	memcpy(w, "a\r\n\r\n", 5);
+	memcpy(w + 5, raw, sizeof(raw) - 1);
+	w += 5 + sizeof(raw) - 1;
+	memset(w, 'z', 2000);
+	memcpy(w + 2000, "\r\n--b\r\n", 7);
+	w += 2007;
+	CHECK(total == w - want && memcmp(out, want, (size_t)total) == 0);
+	/* Binary content fills a chunk to its last octet, and no further. */
+	CHECK(smtp_chunk_add(&ck, "t", 1, &e) == 1);
+	CHECK(smtp_chunk_add_raw(&ck, big, sizeof(big)) ==
+	    SMTP_CHUNK_MAX - 1);
+	CHECK(smtp_chunk_full(&ck));
+	CHECK(smtp_chunk_add_raw(&ck, big, 1) == 0);
+	smtp_chunk_free(&ck);
+}
+
 int
 main(void)
 {
@@ -163,5 +220,6 @@ main(void)
 	test_parse_line();
 	test_replies();
 	test_data_writer();
+	test_chunk_writer();
 	return check_report("test-smtp");
 }
