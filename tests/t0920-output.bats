@@ -164,3 +164,19 @@ big_body() {
 	[[ $stderr == *"--cafile FILE"* ]] || fail "$stderr"
 	assert_equal "$(wc -l <<<"$stderr")" 1
 }
+
+@test "--json with --flush: one object for the run, its recipients list empty (each message has its report line)" {
+	local r
+	for r in a b c; do
+		run --separate-stderr smtpsend --pickup-dir "$T/q" -f jane@example.com "$r@example.com" <<<"$r"
+		assert_success
+	done
+	start_aiosmtpd plain
+	run --separate-stderr sendto --json --flush "$T/q"
+	assert_success
+	assert_equal "$(grep -c '^sent ' <<<"$output")" 3
+	output=${lines[-1]}
+	run json 'j["status"], j["recipients"], j["reply"]["code"], j["error"]'
+	assert_output "(0, [], 250, None)"
+	assert_equal "$(ls "$OUT" | grep -c '\.eml$')" 3
+}
