@@ -915,7 +915,8 @@ tls_send(struct tls *t, const void *p, size_t n, struct err *e)
 	if (t->olen == 0) {
 		room = gnutls_record_get_max_size(t->s) +
 		    gnutls_record_overhead_size(t->s);
-		if (t->out == NULL) {
+		if (t->out_size < TLS_OUT_RECORDS * room) {
+			free(t->out);
 			t->out_size = TLS_OUT_RECORDS * room;
 			t->out = xmalloc(t->out_size);
 		}
