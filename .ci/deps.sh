@@ -31,7 +31,8 @@
 #              staples); bash-completion and zsh (the completion
 #              files are loaded and run, not only parsed)
 #   fuzz       clang with its libFuzzer runtime, for `make fuzz`
-#   --bench    also curl, msmtp, time, valgrind and bc for `make bench`
+#   --bench    also curl, msmtp, time, valgrind and bc for `make bench`, and
+#              strace and linux-perf for bench/profile.sh
 #   --valgrind also valgrind, for `make check VALGRIND=1`
 set -eu
 
@@ -39,14 +40,14 @@ build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libma
 test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time softhsm2 openssl bash-completion zsh"
 interop="postfix dovecot-core krb5-kdc krb5-admin-server krb5-user dovecot-gssapi"
 fuzz="clang libclang-rt-14-dev"
-bench="curl msmtp time valgrind bc"
+bench="curl msmtp time valgrind bc strace linux-perf"
 
 want="$build $test $interop $fuzz"
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench" ;;
 	--valgrind) want="$want valgrind" ;;
-	-h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown argument: $arg" >&2; exit 64 ;;
 	esac
 done

@@ -48,6 +48,29 @@ int conn_getline(struct conn *c, char *out, size_t max, size_t *len,
 /* Queue bytes; flushes by itself when the buffer fills. */
 int conn_write(struct conn *c, const void *p, size_t n, struct err *e);
 int conn_flush(struct conn *c, struct err *e);
+/*
+ * For a writer that transforms bytes as it copies them (the DATA writer):
+ * conn_wroom() is the free room at the end of the write buffer,
+ * conn_wtail() where it begins, and conn_wcommit() counts n bytes written
+ * there.  Writing in place saves a call and a copy per line.
+ */
+static inline size_t
+conn_wroom(const struct conn *c)
+{
+	return sizeof(c->wbuf) - c->wlen;
+}
+
+static inline char *
+conn_wtail(struct conn *c)
+{
+	return c->wbuf + c->wlen;
+}
+
+static inline void
+conn_wcommit(struct conn *c, size_t n)
+{
+	c->wlen += n;
+}
 /* True when nothing received is waiting to be read. */
 int conn_rbuf_empty(struct conn *c);
 /*

@@ -3,6 +3,7 @@
  * RFC 2231), quoted-printable, base64 and wire line ends: see encode.h.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -728,21 +729,45 @@ static const char b64pairs[4096][2] = { B64P1024(0), B64P1024(1024),
 	B64P1024(2048), B64P1024(3072) };
 
 /*
- * The hot loop of a large attachment.  restrict tells the compiler the
- * output never overlaps the input (char pointers may alias anything), so
- * it need not reload the input after every store.
+ * The hot loop of a large attachment.  Six input octets are taken with
+ * one 64-bit load (the two octets past them are ignored), cut into four
+ * 12-bit indices and written as eight characters from the pair table:
+ * about a third fewer instructions than three octets at a time.  The
+ * load may only read within the input, so the last group of a line (57
+ * octets: nine groups of six, then three) and a short last line go
+ * three octets at a time.  restrict tells the compiler the output never
+ * overlaps the input (char pointers may alias anything), so it need not
+ * reload the input after every store.
  */
+static inline uint64_t
+load64_be(const unsigned char *p)
+{
+	return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 |
+	    (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+	    (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+	    (uint64_t)p[6] << 8 | p[7];
+}
+
 size_t
 b64_lines(const void *data, size_t n, char *out)
 {
 	const unsigned char *restrict in = data;
 	char *restrict o = out;
 	size_t i, end;
+	uint64_t w;
 	unsigned v;
 
 	while (n > 0) {
 		end = n < B64_LINE_IN ? n : B64_LINE_IN;
-		for (i = 0; i + 2 < end; i += 3) {
+		for (i = 0; i + 8 <= end; i += 6) {
+			w = load64_be(in + i);
+			memcpy(o, b64pairs[w >> 52], 2);
+			memcpy(o + 2, b64pairs[(w >> 40) & 0xfff], 2);
+			memcpy(o + 4, b64pairs[(w >> 28) & 0xfff], 2);
+			memcpy(o + 6, b64pairs[(w >> 16) & 0xfff], 2);
+			o += 8;
+		}
+		for (; i + 2 < end; i += 3) {
 			v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
 			    in[i + 2];
 			memcpy(o, b64pairs[v >> 12], 2);

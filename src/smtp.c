@@ -350,21 +350,6 @@ smtp_data_init(struct smtp_data *d)
 	d->octets = 0;
 }
 
-/*
- * Octets before the first CR or LF.  memchr runs many times faster than
- * a loop over the octets, and this is every octet of every message.
- */
-static size_t
-line_run(const char *p, size_t n)
-{
-	const char *lf = memchr(p, '\n', n), *cr;
-
-	if (lf != NULL)
-		n = (size_t)(lf - p);
-	cr = memchr(p, '\r', n);
-	return cr != NULL ? (size_t)(cr - p) : n;
-}
-
 static int
 end_line(struct smtp *s, struct smtp_data *d, struct err *e)
 {
@@ -374,11 +359,83 @@ end_line(struct smtp *s, struct smtp_data *d, struct err *e)
 	return conn_write(s->conn, "\r\n", 2, e);
 }
 
+/*
+ * The lines of p[0..n), which holds no CR, so that every LF ends a line.
+ * A base64 attachment is millions of 76-octet lines and nothing else, so
+ * the cost per line is what counts here: one memchr, and the line, its
+ * stuffed dot and its CRLF written straight into the connection's buffer.
+ * Only a line that does not fit in what is left of that buffer goes
+ * through conn_write(), which sends the buffer and starts a new one.  The
+ * writer's state lives in locals meanwhile: through d, the compiler would
+ * have to store and reload it around every memcpy.
+ */
+static int
+put_lines(struct smtp *s, struct smtp_data *d, const char *p, size_t n,
+    struct err *e)
+{
+	struct conn *c = s->conn;
+	unsigned long long octets = d->octets;
+	size_t col = d->col, len, dot;
+	int at_bol = d->at_bol, rc = 0;
+	const char *lf;
+	char *o;
+
+	while (n > 0) {
+		lf = memchr(p, '\n', n);
+		len = lf != NULL ? (size_t)(lf - p) : n;
+		dot = at_bol && len > 0 && p[0] == '.';
+		if (len > 0)
+			at_bol = 0;
+		col += len;
+		octets += len;
+		if (col > SMTP_TEXT_LINE_MAX) {
+			/*
+			 * The line's stuffed dot goes first, as it did when
+			 * each piece was written on its own: the stream before
+			 * the refusal is the same octet for octet.
+			 */
+			rc = dot && conn_write(c, ".", 1, e) < 0 ? -1 :
+			    err_set(e, E_DATA, "message has a line longer "
+			    "than %d octets", SMTP_TEXT_LINE_MAX);
+			break;
+		}
+		if (dot + len + 2 <= conn_wroom(c)) {
+			o = conn_wtail(c);
+			if (dot)
+				*o++ = '.';
+			memcpy(o, p, len);
+			o += len;
+			if (lf != NULL) {
+				*o++ = '\r';
+				*o++ = '\n';
+			}
+			conn_wcommit(c, (size_t)(o - conn_wtail(c)));
+		} else if ((dot && conn_write(c, ".", 1, e) < 0) ||
+		    conn_write(c, p, len, e) < 0 ||
+		    (lf != NULL && conn_write(c, "\r\n", 2, e) < 0)) {
+			rc = -1;
+			break;
+		}
+		if (lf == NULL)
+			break;
+		at_bol = 1;
+		col = 0;
+		octets += 2;
+		p = lf + 1;
+		n -= len + 1;
+	}
+	d->octets = octets;
+	d->col = col;
+	d->at_bol = at_bol;
+	return rc;
+}
+
 int
 smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
     size_t n, struct err *e)
 {
-	size_t i = 0, run;
+	const char *cr;
+	size_t i = 0, span;
 
 	while (i < n) {
 		if (d->pending_cr) {
@@ -396,27 +453,15 @@ smtp_data_write(struct smtp *s, struct smtp_data *d, const char *p,
 			i++;
 			continue;
 		}
-		if (p[i] == '\n') {
-			if (end_line(s, d, e) < 0)
-				return -1;
-			i++;
-			continue;
-		}
-		if (d->at_bol && p[i] == '.' &&
-		    conn_write(s->conn, ".", 1, e) < 0)
+		/*
+		 * Up to the next CR every line ends in LF: one search for CR
+		 * per call instead of one per line when there is none.
+		 */
+		cr = memchr(p + i, '\r', n - i);
+		span = cr != NULL ? (size_t)(cr - (p + i)) : n - i;
+		if (put_lines(s, d, p + i, span, e) < 0)
 			return -1;
-		d->at_bol = 0;
-		/* Copy the run of ordinary bytes up to the next line end. */
-		run = i + line_run(p + i, n - i);
-		d->col += run - i;
-		d->octets += run - i;
-		if (d->col > SMTP_TEXT_LINE_MAX)
-			return err_set(e, E_DATA,
-			    "message has a line longer than %d octets",
-			    SMTP_TEXT_LINE_MAX);
-		if (conn_write(s->conn, p + i, run - i, e) < 0)
-			return -1;
-		i = run;
+		i += span;
 	}
 	return 0;
 }

@@ -6,11 +6,14 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <unistd.h>
@@ -41,9 +44,23 @@ struct tls_ctx {
 	gnutls_datum_t resume;		/* session to offer, or empty */
 };
 
+/*
+ * GnuTLS writes every record with a system call of its own, so a bulk
+ * write of 64 KiB would take four.  tls_send() collects the records of
+ * one call in out instead (up to TLS_OUT_RECORDS of them) and sends them
+ * together: a large message over TLS then costs as many system calls as
+ * in the clear.
+ */
+#define TLS_OUT_RECORDS	4
+
 struct tls {
 	gnutls_session_t s;
 	int fd;
+	int gathering;		/* push into out, not onto the socket */
+	char *out;		/* records of one tls_send(); NULL until then */
+	size_t out_size;
+	size_t olen, ooff;	/* records gathered, octets of them sent */
+	size_t taken;		/* plaintext octets those records carry */
 };
 
 static int load_identity(struct tls_ctx *ctx, const struct tls_opts *o,
@@ -669,6 +686,47 @@ verify_resumed(struct tls *t, const char *name, struct err *e)
 	return 0;
 }
 
+/*
+ * GnuTLS's way out.  While tls_send() gathers, records are appended to
+ * t->out (which it made room for); otherwise (handshake, alerts, replies
+ * to the server's own housekeeping) they go to the socket at once, as
+ * GnuTLS itself would send them.
+ */
+static ssize_t
+tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct tls *t = ptr;
+	struct iovec v[16];
+	struct msghdr m;
+	size_t total = 0;
+	ssize_t r;
+	int i;
+
+	if (t->gathering) {
+		for (i = 0; i < iovcnt; i++)
+			total += iov[i].iov_len;
+		if (total > t->out_size - t->olen) {
+			errno = EAGAIN;	/* cannot happen: see tls_send */
+			return -1;
+		}
+		for (i = 0; i < iovcnt; i++) {
+			memcpy(t->out + t->olen, iov[i].iov_base,
+			    iov[i].iov_len);
+			t->olen += iov[i].iov_len;
+		}
+		return (ssize_t)total;
+	}
+	if (iovcnt > (int)(sizeof(v) / sizeof(v[0])))
+		iovcnt = (int)(sizeof(v) / sizeof(v[0]));
+	for (i = 0; i < iovcnt; i++)
+		v[i] = iov[i];
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = v;
+	m.msg_iovlen = (size_t)iovcnt;
+	r = sendmsg(t->fd, &m, MSG_NOSIGNAL);
+	return r;
+}
+
 static int
 session_setup(struct tls *t, struct tls_ctx *ctx, const char *verify_name,
     const char *sni, struct err *e)
@@ -688,7 +746,9 @@ session_setup(struct tls *t, struct tls_ctx *ctx, const char *verify_name,
 		log_info("TLS: the saved session is unusable; not resuming");
 	if (!ctx->insecure)
 		gnutls_session_set_verify_cert(t->s, verify_name, 0);
-	gnutls_transport_set_int(t->s, t->fd);
+	gnutls_transport_set_ptr2(t->s, (gnutls_transport_ptr_t)(intptr_t)t->fd,
+	    t);
+	gnutls_transport_set_vec_push_function(t->s, tls_push);
 	gnutls_handshake_set_timeout(t->s, 0);
 	return 0;
 }
@@ -837,10 +897,59 @@ tls_recv(struct tls *t, void *p, size_t n, struct err *e)
 	return record_result(t, r, "read", e);
 }
 
+/*
+ * Encrypt as many records of p[0..n) as out holds, then send them; the
+ * plaintext counts as sent only once all of them are on the socket.
+ * Until then TLS_WANT_WRITE is returned and the caller offers the same
+ * octets again (as GnuTLS itself requires after GNUTLS_E_AGAIN), and the
+ * records already made are sent on.  GnuTLS never sees the socket refuse
+ * a record here, so it never holds one back.
+ */
 ssize_t
 tls_send(struct tls *t, const void *p, size_t n, struct err *e)
 {
-	return record_result(t, gnutls_record_send(t->s, p, n), "write", e);
+	const char *s = p;
+	size_t room;
+	ssize_t r = 0;
+
+	if (t->olen == 0) {
+		room = gnutls_record_get_max_size(t->s) +
+		    gnutls_record_overhead_size(t->s);
+		if (t->out_size < TLS_OUT_RECORDS * room) {
+			free(t->out);
+			t->out_size = TLS_OUT_RECORDS * room;
+			t->out = xmalloc(t->out_size);
+		}
+		t->gathering = 1;
+		t->taken = 0;
+		while (t->taken < n && t->out_size - t->olen >= room) {
+			r = gnutls_record_send(t->s, s + t->taken,
+			    n - t->taken);
+			if (r <= 0)
+				break;
+			t->taken += (size_t)r;
+		}
+		t->gathering = 0;
+		/* An error after some records: they go first, it comes back. */
+		if (r < 0 && t->olen == 0)
+			return record_result(t, r, "write", e);
+	}
+	while (t->ooff < t->olen) {
+		r = send(t->fd, t->out + t->ooff, t->olen - t->ooff,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return TLS_WANT_WRITE;
+		if (r < 0)
+			return err_set(e, E_TEMPFAIL, "TLS write: %s",
+			    strerror(errno));
+		t->ooff += (size_t)r;
+	}
+	t->olen = t->ooff = 0;
+	/* Records that carried no data (a key update): ask to be called again. */
+	if (t->taken == 0 && n > 0)
+		return TLS_WANT_WRITE;
+	return (ssize_t)t->taken;
 }
 
 size_t
@@ -858,7 +967,11 @@ tls_close(struct tls *t, struct deadline *dl)
 	if (t == NULL)
 		return;
 	err_init(&ignored);
-	for (;;) {
+	/*
+	 * After a record sent in part (a write that timed out), an alert
+	 * would only be garbage to the server: then just close.
+	 */
+	while (t->ooff == 0) {
 		r = gnutls_bye(t->s, GNUTLS_SHUT_WR);
 		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED)
 			break;
@@ -874,6 +987,7 @@ tls_free(struct tls *t)
 	if (t == NULL)
 		return;
 	gnutls_deinit(t->s);
+	free(t->out);
 	free(t);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -212,6 +213,112 @@ test_chunk_writer(void)
 	smtp_chunk_free(&ck);
 }
 
+/* The writer's rules one octet at a time, for comparison. */
+static size_t
+stuff_reference(const char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+	int bol = 1;
+
+	for (i = 0; i < n; i++) {
+		if (in[i] == '\r' || in[i] == '\n') {
+			if (in[i] == '\r' && i + 1 < n && in[i + 1] == '\n')
+				i++;
+			out[o++] = '\r';
+			out[o++] = '\n';
+			bol = 1;
+			continue;
+		}
+		if (bol && in[i] == '.')
+			out[o++] = '.';
+		out[o++] = in[i];
+		bol = 0;
+	}
+	if (!bol) {
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	memcpy(out + o, ".\r\n", 3);
+	return o + 3;
+}
+
+/*
+ * Several times the connection's write buffer, in pieces of changing
+ * size, so that lines straddle both the pieces and the buffer's end: a
+ * child process reads what a server would see.
+ */
+static void
+test_data_writer_bulk(void)
+{
+	static char in[300000], want[700000], got[700000];
+	static const char *const ends[] = { "\n", "\r\n", "\r" };
+	struct conn *c = malloc(sizeof(*c));
+	struct smtp s;
+	struct smtp_data d;
+	struct err e;
+	unsigned long x = 12345;
+	size_t n = 0, len, k, i, step, nwant, ngot = 0;
+	ssize_t r;
+	int sv[2], fds[2], rc = 0;
+	pid_t pid;
+
+	while (n < sizeof(in) - 1100) {
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+		len = (x >> 33) % 90 == 0 ? 990 : (x >> 40) % 80;
+		for (k = 0; k < len; k++)
+			in[n + k] = (char)('A' + (x >> (k % 40)) % 58);
+		if (len > 0 && (x >> 20) % 7 == 0)
+			in[n] = '.';
+		n += len;
+		memcpy(in + n, ends[(x >> 50) % 3], strlen(ends[(x >> 50) % 3]));
+		n += strlen(ends[(x >> 50) % 3]);
+	}
+	memcpy(in + n, ".no end", 7);
+	n += 7;
+	nwant = stuff_reference(in, n, want);
+
+	err_init(&e);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	if (pipe(fds) < 0 || (pid = fork()) < 0)
+		return;
+	if (pid == 0) {
+		/* Relay what arrives to the parent through a pipe. */
+		close(sv[0]);
+		close(fds[0]);
+		while ((r = read(sv[1], got, sizeof(got))) > 0)
+			if (write(fds[1], got, (size_t)r) != r)
+				_exit(1);
+		_exit(0);
+	}
+	close(sv[1]);
+	close(fds[1]);
+	conn_init(c, sv[0], &dl);
+	memset(&s, 0, sizeof(s));
+	s.conn = c;
+	smtp_data_init(&d);
+	for (i = 0, step = 1; i < n && rc == 0; i += step) {
+		step = step * 7 % 70001 + 1;
+		if (step > n - i)
+			step = n - i;
+		rc = smtp_data_write(&s, &d, in + i, step, &e);
+	}
+	if (rc == 0)
+		rc = smtp_data_end(&s, &d, &e);
+	CHECK(rc == 0);
+	conn_close(c);
+	free(c);
+	while ((r = read(fds[0], got + ngot, sizeof(got) - ngot)) > 0)
+		ngot += (size_t)r;
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	CHECK(ngot == nwant && memcmp(got, want, nwant) == 0);
+	/* SIZE counts CRLF but neither the stuffed dots nor the final one. */
+	for (i = 0, k = 0; i + 1 < nwant; i++)
+		k += (i == 0 || want[i - 1] == '\n') && want[i] == '.' &&
+		    i + 3 < nwant;
+	CHECK(d.octets == nwant - 3 - k);
+}
+
 int
 main(void)
 {
@@ -221,5 +328,6 @@ main(void)
 	test_replies();
 	test_data_writer();
 	test_chunk_writer();
+	test_data_writer_bulk();
 	return check_report("test-smtp");
 }
