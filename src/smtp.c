@@ -533,6 +533,7 @@ smtp_chunk_add(struct smtp_chunk *c, const char *p, size_t n,
     struct err *e)
 {
 	char *out = chunk_data(c);
+	const char *q;
 	size_t i = 0, run, stop;
 
 	while (i < n && !smtp_chunk_full(c)) {
@@ -555,9 +556,12 @@ smtp_chunk_add(struct smtp_chunk *c, const char *p, size_t n,
 		stop = i + (SMTP_CHUNK_MAX - c->len);
 		if (stop > n)
 			stop = n;
-		for (run = i; run < stop && p[run] != '\r' && p[run] != '\n';
-		    run++)
-			;
+		/* The run ends at the first line end: two vector searches. */
+		run = stop;
+		if ((q = memchr(p + i, '\n', stop - i)) != NULL)
+			run = (size_t)(q - p);
+		if ((q = memchr(p + i, '\r', run - i)) != NULL)
+			run = (size_t)(q - p);
 		c->col += run - i;
 		if (c->col > SMTP_TEXT_LINE_MAX)
 			return err_set(e, E_DATA,
