@@ -37,7 +37,7 @@
 set -eu
 
 build="build-essential pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libmagic-dev"
-test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types mpack time softhsm2 openssl bash-completion zsh"
+test="bats bats-support bats-assert python3 python3-aiosmtpd gnutls-bin mandoc ca-certificates procps iproute2 media-types python3-cryptography mpack time softhsm2 openssl bash-completion zsh"
 interop="postfix dovecot-core krb5-kdc krb5-admin-server krb5-user dovecot-gssapi"
 fuzz="clang libclang-rt-14-dev"
 bench="curl msmtp time valgrind bc strace linux-perf"

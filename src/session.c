@@ -202,7 +202,8 @@ explain_mode(const struct session *ss, int at_greeting, struct err *e)
 		err_hint(e, "port %d speaks plain SMTP first: use --tls "
 		    "starttls (or --tls none on a trusted link)", o->port);
 	else if (e->kind == E_UNAVAIL && strstr(e->msg, "certificate") !=
-	    NULL && strstr(e->msg, "TLS handshake") != NULL)
+	    NULL && strstr(e->msg, "TLS handshake") != NULL &&
+	    strstr(e->msg, "OCSP") == NULL)
 		err_hint(e, "if the server's CA is private, give it with "
 		    "--cafile FILE; if the certificate names another host, "
 		    "--tls-servername NAME; --serverinfo shows it");

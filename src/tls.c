@@ -472,6 +472,24 @@ struct staple {
 	time_t this_update, next_update, revoked_at;
 };
 
+/*
+ * A staple GnuTLS refused may be well signed but old: its next update
+ * has passed (RFC 6960 section 4.2.2.1: newer information is then
+ * available).  GnuTLS reports that as an invalid response; saying which
+ * it was tells the user whose fault it is.
+ */
+/* How far ahead a response may be dated before we say so (clock skew). */
+#define FUTURE_SLACK_S	300
+
+static int
+staple_stale(const struct staple *st, unsigned status)
+{
+	return (status & (GNUTLS_CERT_INVALID_OCSP_STATUS |
+	    GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED)) &&
+	    st->state == STAPLE_READ && st->next_update != (time_t)-1 &&
+	    st->next_update < time(NULL);
+}
+
 static void
 read_staple(struct tls *t, struct staple *st)
 {
@@ -522,6 +540,18 @@ verify_failure(struct tls *t, const char *name, struct err *e)
 		    "%s is revoked (since %s), says the OCSP response the "
 		    "server stapled to it", name, utc(st.revoked_at, when,
 		    sizeof(when)));
+	if (staple_stale(&st, status))
+		return err_set(e, E_UNAVAIL, "TLS handshake: the OCSP response "
+		    "%s stapled to its certificate is out of date (next update "
+		    "was %s): an old response cannot vouch for the certificate "
+		    "now; the server should fetch a fresh one", name,
+		    utc(st.next_update, when, sizeof(when)));
+	if ((status & GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE) &&
+	    st.state == STAPLE_READ)
+		return err_set(e, E_UNAVAIL, "TLS handshake: the OCSP response "
+		    "%s stapled to its certificate is dated in the future "
+		    "(this update %s): check this machine's clock", name,
+		    utc(st.this_update, when, sizeof(when)));
 	if (status & GNUTLS_CERT_INVALID_OCSP_STATUS)
 		return err_set(e, E_UNAVAIL, "TLS handshake: the OCSP response "
 		    "%s stapled to its certificate is not valid (not signed "
@@ -766,7 +796,7 @@ staple_words(struct tls *t, long vstatus, int *worry, char *buf,
 {
 	struct staple st;
 	char a[40], b[40];
-	int unknown;
+	int unknown, future;
 
 	*worry = 0;
 	read_staple(t, &st);
@@ -775,6 +805,11 @@ staple_words(struct tls *t, long vstatus, int *worry, char *buf,
 	*worry = 1;
 	if (st.state == STAPLE_UNREADABLE)
 		return "present but unreadable";
+	if (vstatus >= 0 && staple_stale(&st, (unsigned)vstatus)) {
+		snprintf(buf, size, "present but out of date (next update %s)",
+		    utc(st.next_update, a, sizeof(a)));
+		return buf;
+	}
 	if (vstatus >= 0 && (vstatus & GNUTLS_CERT_INVALID_OCSP_STATUS))
 		return "present but not valid (not signed by the certificate's "
 		    "issuer, or about another certificate)";
@@ -785,12 +820,16 @@ staple_words(struct tls *t, long vstatus, int *worry, char *buf,
 		return buf;
 	}
 	unknown = st.status != GNUTLS_OCSP_CERT_GOOD;
-	*worry = unknown;
-	snprintf(buf, size, "%s: certificate status %s (this update %s, "
+	/* GnuTLS takes a response dated ahead; a clock is wrong somewhere. */
+	future = st.this_update != (time_t)-1 &&
+	    st.this_update > time(NULL) + FUTURE_SLACK_S;
+	*worry = unknown || future;
+	snprintf(buf, size, "%s: certificate status %s (this update %s%s, "
 	    "next update %s)", vstatus < 0 ? "not checked (--insecure), says" :
 	    gnutls_ocsp_status_request_is_checked(t->s, 0) ? "checked" :
 	    "not accepted (out of date?)", unknown ? "unknown to the "
-	    "responder" : "good", utc(st.this_update, a, sizeof(a)),
+	    "responder" : "good", utc(st.this_update, a, sizeof(a)), future ?
+	    ": in the future, check this machine's clock" : "",
 	    st.next_update == (time_t)-1 ? "not given" : utc(st.next_update,
 	    b, sizeof(b)));
 	return buf;

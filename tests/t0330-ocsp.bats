@@ -67,7 +67,15 @@ setup_file() {
 		CERTS=$certs ocsp_response "$d/unknown.der" "$certs/server.pem" unknown &&
 		CERTS=$certs ocsp_response "$d/forged.der" "$certs/server.pem" good untrusted-ca &&
 		CERTS=$certs ocsp_response "$d/other.der" "$certs/wronghost.pem" good &&
-		CERTS=$certs ocsp_response "$d/muststaple.der" "$d/muststaple.pem" good
+		CERTS=$certs ocsp_response "$d/muststaple.der" "$d/muststaple.pem" good &&
+		# Dated as openssl ocsp cannot: old (next update nine days
+		# ago), fresh, and two days ahead.
+		/usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/ocspresp.py" "$certs/ca.pem" \
+			"$certs/ca-key.pem" "$certs/server.pem" "$d/stale.der" -10 -9 &&
+		/usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/ocspresp.py" "$certs/ca.pem" \
+			"$certs/ca-key.pem" "$certs/server.pem" "$d/fresh.der" -0.1 1 &&
+		/usr/bin/python3 "$BATS_TEST_DIRNAME/helpers/ocspresp.py" "$certs/ca.pem" \
+			"$certs/ca-key.pem" "$certs/server.pem" "$d/future.der" 2 3
 	} >"$d/setup.log" 2>&1 || { cat "$d/setup.log" >&2; return 1; }
 	export OCSP=$d
 
@@ -209,4 +217,35 @@ refute_delivered() {
 	assert_success
 	delivered "must-staple, stapled" >/dev/null || fail "not delivered"
 	[[ $stderr == *"stapled OCSP response checked: certificate status good"* ]] || fail "$stderr"
+}
+
+@test "ocsp: an out-of-date staple (next update passed): exit 69 naming the date, nothing sent; the same response made fresh: delivered" {
+	start_stapler --ocsp "$OCSP/fresh.der"
+	send bob@example.com <<<"fresh staple"
+	assert_success
+	delivered "fresh staple" >/dev/null || fail "not delivered"
+	start_stapler --ocsp "$OCSP/stale.der"
+	send -v bob@example.com <<<"stale staple"
+	assert_equal "$status" 69
+	assert_stapled
+	local next
+	next=$(date -u -d '-9 days' +%Y-%m-%d)
+	[[ $stderr == *"the OCSP response 127.0.0.1 stapled to its certificate is out of date (next update was $next "*"the server should fetch a fresh one"* ]] ||
+		fail "$stderr"
+	# Not the certificate advice, which would send the user astray.
+	[[ $stderr != *"--cafile FILE"* ]] || fail "$stderr"
+	[[ $stderr != *"--> MAIL"* ]] || fail "$stderr"
+	refute_delivered "stale staple"
+	serverinfo
+	assert_success
+	assert_output --partial "OCSP staple:  present but out of date (next update $next"
+}
+
+@test "ocsp: a staple dated ahead (clock skew): delivered, with a warning to check the clock" {
+	start_stapler --ocsp "$OCSP/future.der"
+	send bob@example.com <<<"future staple"
+	assert_success
+	delivered "future staple" >/dev/null || fail "not delivered"
+	[[ $stderr == *"warning: TLS: the OCSP response the server stapled: checked: certificate status good (this update "*": in the future, check this machine's clock"* ]] ||
+		fail "$stderr"
 }
