@@ -316,3 +316,32 @@ $(sed -e '/^\r\{0,1\}$/q' "$1")"
 	done
 	assert_clean_maillog
 }
+
+@test "postfix: --flush --no-chunking: each final dot shares a write with the next MAIL, RCPT and DATA; all delivered intact, no pipelining complaint" {
+	local i
+	for i in 1 2 3 4 5; do
+		printf 'line one of %s\n.a dot line\n.\nlast\n' "$i" |
+			smtpsend --pickup-dir "$T/q" -f sender@example.com -s "overlap $i" \
+				"overlap$i@example.com"
+		sleep 0.01
+	done
+	assert_equal "$(count_queued "$T/q")" 5
+	run --separate-stderr pf_send --tls starttls --cafile "$PF_CAFILE" --no-chunking -v --flush "$T/q"
+	assert_success
+	assert_equal "$(count_queued "$T/q")" 0
+	assert_equal "$(grep -c '^sent ' <<<"$output")" 5
+	# The second MAIL was written before the verdict on the first was read.
+	local mail2 verdict1
+	mail2=$(grep -n -- '--> MAIL FROM:' <<<"$stderr" | sed -n 2p | cut -d: -f1)
+	verdict1=$(grep -n -- '<-- 250 2.0.0 Ok: queued as' <<<"$stderr" | sed -n 1p | cut -d: -f1)
+	[ -n "$mail2" ] && [ -n "$verdict1" ] && [ "$mail2" -lt "$verdict1" ] ||
+		fail "MAIL 2 at $mail2, verdict 1 at $verdict1"
+	[[ $stderr != *"BDAT"* ]] || fail "BDAT used despite --no-chunking"
+	for i in 1 2 3 4 5; do
+		msg=$(delivered "overlap$i@example.com")
+		run check_msg "$msg" --expect-header "Subject=overlap $i" \
+			--expect-body "line one of $i"$'\n.a dot line\n.\nlast\n'
+		assert_success
+	done
+	assert_clean_maillog
+}
