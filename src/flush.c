@@ -375,14 +375,14 @@ slot_free(struct slot *s)
 }
 
 /*
- * What the outcome of a message means for the queue.  Returns 1 when the
- * link failed before the message was complete on a connection that had
- * already carried messages: the server most likely dropped an idle or
- * spent link (421, a limit on messages per connection), and the message
- * deserves a fresh one.
+ * What the outcome of a message means for the queue; the slot is freed,
+ * unless 1 is returned: the link failed before the message was complete
+ * on a connection that had already carried messages.  The server most
+ * likely dropped an idle or spent link (421, a limit on messages per
+ * connection), and the message deserves a fresh one.
  */
 static int
-judge(struct flush *f, struct slot *s, int rc, const struct err *e)
+settle(struct flush *f, struct slot *s, int rc, const struct err *e)
 {
 	struct session_msg *sm = &s->sm;
 
@@ -404,6 +404,7 @@ judge(struct flush *f, struct slot *s, int rc, const struct err *e)
 	} else {
 		not_sent(f, s->name, sm, e);
 	}
+	slot_free(s);
 	return 0;
 }
 
@@ -432,17 +433,13 @@ send_slot(struct flush *f, struct slot *s, int retry)
 	rc = session_send(f->ss, &s->sm, &e);
 	if ((prev = f->pend) != NULL && !prev->sm.pending) {
 		f->pend = NULL;
-		if (judge(f, prev, prev->sm.result, &prev->sm.outcome))
+		if (settle(f, prev, prev->sm.result, &prev->sm.outcome))
 			again[nagain++] = prev;
-		else
-			slot_free(prev);
 	}
 	if (rc == 1)
 		f->pend = s;
-	else if (judge(f, s, rc, &e))
+	else if (settle(f, s, rc, &e))
 		again[nagain++] = s;
-	else
-		slot_free(s);
 	if (!session_usable(f->ss)) {
 		session_close(f->ss, &e);
 		f->ss = NULL;
@@ -451,19 +448,27 @@ send_slot(struct flush *f, struct slot *s, int retry)
 		send_slot(f, again[i], 1);
 }
 
+/* --timeout is per message; so is the watchdog. */
+static void
+restart_clock(struct flush *f)
+{
+	deadline_rearm(f->dl, (int64_t)f->o->timeout_s * 1000);
+	alarm((unsigned)f->o->timeout_s + 1);
+}
+
 /* The last message's outcome, when it was left waiting. */
 static void
 settle_pending(struct flush *f)
 {
 	struct slot *s;
 
+	if (f->pend != NULL)
+		restart_clock(f);
 	while ((s = f->pend) != NULL) {
 		f->pend = NULL;
 		session_collect(f->ss);
-		if (judge(f, s, s->sm.result, &s->sm.outcome))
+		if (settle(f, s, s->sm.result, &s->sm.outcome))
 			send_slot(f, s, 1);
-		else
-			slot_free(s);
 	}
 }
 
@@ -582,16 +587,10 @@ flush_run(const struct options *o, const char *self_name,
 			err_set(&f.stop, E_TEMPFAIL, "interrupted by a signal");
 		if (f.stop.kind != E_OK)
 			break;
-		/* --timeout is per message; so is the watchdog. */
-		deadline_rearm(dl, (int64_t)o->timeout_s * 1000);
-		alarm((unsigned)o->timeout_s + 1);
+		restart_clock(&f);
 		flush_one(&f, names[i]);
 	}
-	if (f.pend != NULL) {
-		deadline_rearm(dl, (int64_t)o->timeout_s * 1000);
-		alarm((unsigned)o->timeout_s + 1);
-		settle_pending(&f);
-	}
+	settle_pending(&f);
 	err_init(&ok);
 	session_close(f.ss, &ok);
 	sync_removals(&f, 1);

@@ -82,7 +82,6 @@ struct session {
 static void
 phase(struct session *ss, int64_t limit_ms, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int still_in_step(const struct session *ss, const struct err *e);
 
 static void
 phase(struct session *ss, int64_t limit_ms, const char *fmt, ...)
@@ -1124,17 +1123,24 @@ chunk_replies(struct session *ss, struct body_out *b, int all,
 	return 0;
 }
 
-/* The reply to the end of the message, already read, is the verdict. */
+/* The reply to the end of the message, already read: did it take it? */
 static int
-judge_verdict(struct session *ss, struct session_msg *m, struct err *e)
+weigh_verdict(struct session *ss, struct session_msg *m, struct err *e)
 {
-	ss->no_quit = 0;
-	ss->in_txn = 0;
 	if (check_reply(ss, 250, 0, e) < 0)
 		return -1;
 	smtp_reply_summary(&ss->reply, m->reply, sizeof(m->reply));
 	log_info("accepted: %s", m->reply);
 	return 0;
+}
+
+/* ... and the transaction is over, whatever the verdict. */
+static int
+judge_verdict(struct session *ss, struct session_msg *m, struct err *e)
+{
+	ss->no_quit = 0;
+	ss->in_txn = 0;
+	return weigh_verdict(ss, m, e);
 }
 
 /* Read the reply to the end of the message and judge it. */
@@ -1387,17 +1393,32 @@ group_replies(struct session *ss, struct session_msg *m,
 	return 0;
 }
 
+/* After error e the stream is sound: no timeout, garbage or signal. */
+static int
+stream_sound(const struct session *ss, const struct err *e)
+{
+	return ss->connected && !e->timed_out && e->kind != E_PROTOCOL &&
+	    !deadline_cancelled(ss->dl);
+}
+
+/* e is a whole refusal that leaves the session open (not 421). */
+static int
+whole_refusal(const struct err *e)
+{
+	return e->smtp_code >= 400 && e->smtp_code < 600 &&
+	    e->smtp_code != 421;
+}
+
 /*
  * Read the verdict still due for the pending message and settle its
  * outcome in it, which is returned (NULL when nothing was pending).  The
- * state of the transaction already in flight, if any, is kept.
+ * state of the transaction already in flight, if any, is not touched:
+ * the pending one was over on our side when it was deferred.
  */
 static const struct err *
 collect(struct session *ss)
 {
 	struct session_msg *m = ss->pend;
-	int in_txn = ss->in_txn, no_quit = ss->no_quit;
-	int data_pending = ss->data_pending;
 	struct err *e;
 
 	if (m == NULL)
@@ -1405,18 +1426,15 @@ collect(struct session *ss)
 	ss->pend = NULL;
 	e = &m->outcome;
 	err_init(e);
-	ss->in_txn = 1;
-	ss->no_quit = ss->data_pending = 0;
 	phase(ss, DOT_MS, "end of data");
 	ss->stage = STAGE_DATA;
 	/* As after any final dot: a cancellation only shortens the wait. */
 	deadline_shield(ss->dl);
-	m->result = smtp_flush(&ss->smtp, e) < 0 ? -1 : verdict(ss, m, e);
-	if (m->result < 0 && !still_in_step(ss, e))
+	m->result = smtp_flush(&ss->smtp, e) < 0 ||
+	    smtp_read_reply(&ss->smtp, &ss->reply, e) < 0 ? -1 :
+	    weigh_verdict(ss, m, e);
+	if (m->result < 0 && !(stream_sound(ss, e) && whole_refusal(e)))
 		ss->broken = 1;
-	ss->in_txn = in_txn;
-	ss->no_quit = no_quit;
-	ss->data_pending = data_pending;
 	m->pending = 0;
 	return e;
 }
@@ -1475,11 +1493,10 @@ transaction(struct session *ss, struct session_msg *m, struct err *e)
 	/* The verdict on the message before comes first. */
 	if ((before = collect(ss)) != NULL && ss->broken) {
 		/*
-		 * The connection ended there.  After a reply (421) the server
-		 * read nothing of this message; after silence it may have
-		 * taken all of it, if all of it was in the group.
+		 * The connection ended there.  Only a DATA message is ever
+		 * left pending, so the one in flight sent no text yet: it is
+		 * worth a new connection.
 		 */
-		m->dot_sent = before->smtp_code == 0 && b.bdat && last;
 		err_set(e, E_TEMPFAIL, "%s: not answered: the connection ended "
 		    "with the message before (%s)", ss->phase, before->msg);
 		goto out;
@@ -1598,14 +1615,9 @@ choose_helo(struct session *ss, const char *self_name, struct err *e)
 static int
 still_in_step(const struct session *ss, const struct err *e)
 {
-	if (!ss->connected || ss->no_quit || ss->data_pending ||
-	    e->timed_out ||
-	    e->kind == E_PROTOCOL || deadline_cancelled(ss->dl))
+	if (!stream_sound(ss, e) || ss->no_quit || ss->data_pending)
 		return 0;
-	if (!ss->in_txn)
-		return 1;
-	return e->smtp_code >= 400 && e->smtp_code < 600 &&
-	    e->smtp_code != 421;
+	return !ss->in_txn || whole_refusal(e);
 }
 
 static struct session *

@@ -170,13 +170,20 @@ EOF
 	assert_equal "$(count_queued "$T/q")" 0
 }
 
-@test "SIGTERM during a flush: the message in flight stays queued, exit 75; the next flush sends the rest once" {
+# queue_abc: messages to a, b and c queued in $T/q, in that order (the
+# server was unreachable).
+queue_abc() {
+	local r
 	for r in a b c; do
 		run smtpsend --host 127.0.0.1 --port "$(closed_port)" --timeout 5 \
 			--queue-on-failure "$T/q" -f jane@example.com "$r@example.com" <<<"$r"
 		assert_success
 		sleep 0.01
 	done
+}
+
+@test "SIGTERM during a flush: the message in flight stays queued, exit 75; the next flush sends the rest once" {
+	queue_abc
 	start_fake - <<'EOF'
 DELAY RCPT#2@1 30
 EOF
@@ -228,12 +235,7 @@ EOF
 }
 
 @test "SIGTERM during a flush while a verdict is due behind the next message's commands: that verdict is awaited, the next message stays queued" {
-	for r in a b c; do
-		run smtpsend --host 127.0.0.1 --port "$(closed_port)" --timeout 5 \
-			--queue-on-failure "$T/q" -f jane@example.com "$r@example.com" <<<"$r"
-		assert_success
-		sleep 0.01
-	done
+	queue_abc
 	start_fake - <<'EOF'
 CAPA PIPELINING 8BITMIME ENHANCEDSTATUSCODES
 DELAY DOT#1 0.6

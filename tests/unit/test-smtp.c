@@ -33,21 +33,34 @@ test_parse_line(void)
 	CHECK(smtp_parse_line("25", 2, &last, &text) < 0);
 }
 
+/*
+ * An SMTP stream for the code under test; whatever it sends can be read
+ * from sv[1], as a server would.
+ */
+static struct conn *
+pair_open(struct smtp *s, int sv[2])
+{
+	struct conn *c = malloc(sizeof(*c));
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	conn_init(c, sv[0], &dl);
+	memset(s, 0, sizeof(*s));
+	s->conn = c;
+	return c;
+}
+
 /* Feed raw server bytes and read one reply from them. */
 static int
 read_reply(const char *raw, struct smtp_reply *r, struct err *e)
 {
-	struct conn *c = malloc(sizeof(*c));
+	struct conn *c;
 	struct smtp s;
 	int sv[2], rc;
 
-	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	c = pair_open(&s, sv);
 	if (write(sv[1], raw, strlen(raw)) < 0)
 		return -1;
 	close(sv[1]);
-	conn_init(c, sv[0], &dl);
-	memset(&s, 0, sizeof(s));
-	s.conn = c;
 	rc = smtp_read_reply(&s, r, e);
 	conn_close(c);
 	free(c);
@@ -101,7 +114,7 @@ test_replies(void)
 static char *
 stuff(const char *in, size_t step, int *rc)
 {
-	struct conn *c = malloc(sizeof(*c));
+	struct conn *c;
 	struct smtp s;
 	struct smtp_data d;
 	struct err e;
@@ -111,10 +124,7 @@ stuff(const char *in, size_t step, int *rc)
 	int sv[2];
 
 	err_init(&e);
-	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-	conn_init(c, sv[0], &dl);
-	memset(&s, 0, sizeof(s));
-	s.conn = c;
+	c = pair_open(&s, sv);
 	smtp_data_init(&d);
 	*rc = 0;
 	for (i = 0; i < n && *rc == 0; i += k) {
@@ -167,7 +177,7 @@ test_chunk_writer(void)
 {
 	static const char raw[] = "\r\n.\0x\n";
 	static char big[SMTP_CHUNK_MAX + 10], out[4096];
-	struct conn *c = malloc(sizeof(*c));
+	struct conn *c;
 	char want[4096], *w = want;
 	struct smtp s;
 	struct smtp_chunk ck;
@@ -176,10 +186,7 @@ test_chunk_writer(void)
 	int sv[2];
 
 	err_init(&e);
-	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-	conn_init(c, sv[0], &dl);
-	memset(&s, 0, sizeof(s));
-	s.conn = c;
+	c = pair_open(&s, sv);
 	memset(big, 'z', sizeof(big));
 	smtp_chunk_init(&ck);
 	CHECK(smtp_chunk_add(&ck, "a\n\r", 3, &e) == 3);
@@ -252,7 +259,7 @@ test_data_writer_bulk(void)
 {
 	static char in[300000], want[700000], got[700000];
 	static const char *const ends[] = { "\n", "\r\n", "\r" };
-	struct conn *c = malloc(sizeof(*c));
+	struct conn *c;
 	struct smtp s;
 	struct smtp_data d;
 	struct err e;
@@ -278,7 +285,7 @@ test_data_writer_bulk(void)
 	nwant = stuff_reference(in, n, want);
 
 	err_init(&e);
-	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	c = pair_open(&s, sv);
 	if (pipe(fds) < 0 || (pid = fork()) < 0)
 		return;
 	if (pid == 0) {
@@ -292,9 +299,6 @@ test_data_writer_bulk(void)
 	}
 	close(sv[1]);
 	close(fds[1]);
-	conn_init(c, sv[0], &dl);
-	memset(&s, 0, sizeof(s));
-	s.conn = c;
 	smtp_data_init(&d);
 	for (i = 0, step = 1; i < n && rc == 0; i += step) {
 		step = step * 7 % 70001 + 1;
